@@ -1,0 +1,1 @@
+"""spasmwatch signal processing: pure numpy/scipy, no IO."""

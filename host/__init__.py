@@ -1,0 +1,1 @@
+"""spasmwatch host side: protocol codec, transports, simulator, pipeline, storage, UI."""

@@ -1,0 +1,90 @@
+"""The one exception hierarchy of the host side.
+
+Every error that leaves ``host`` is a :class:`SpasmwatchError`. Library exceptions
+(pyserial's ``SerialException``, bleak's ``BleakError``, ``OSError`` from a vanished
+port) are translated at the transport boundary and never leak out of
+``host.transports``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "CrcError",
+    "DeviceDisconnectedError",
+    "DeviceTimeoutError",
+    "FrameError",
+    "FramingError",
+    "MalformedFrameError",
+    "PortBusyError",
+    "PortNotFoundError",
+    "ProtocolError",
+    "SpasmwatchError",
+    "TransportError",
+    "UnknownFrameTypeError",
+    "UnsupportedVersionError",
+]
+
+
+class SpasmwatchError(Exception):
+    """Base class of every error raised by spasmwatch."""
+
+
+class ConfigError(SpasmwatchError, ValueError):
+    """A parameter, option or configuration value is out of range or malformed."""
+
+
+class ProtocolError(SpasmwatchError, ValueError):
+    """Bytes or values that do not follow wire protocol v1 (``docs/protocol.md``)."""
+
+
+class FrameError(ProtocolError):
+    """One received frame cannot be decoded; a stream decoder counts and skips it."""
+
+
+class FramingError(FrameError):
+    """The COBS block is invalid, empty, or longer than the protocol allows."""
+
+
+class CrcError(FrameError):
+    """The frame's CRC-32 does not match its contents."""
+
+
+class UnsupportedVersionError(FrameError):
+    """The frame announces a protocol version this host does not speak."""
+
+
+class UnknownFrameTypeError(FrameError):
+    """The frame type byte is not defined by the protocol version in use."""
+
+    def __init__(self, message: str, *, seq: int) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class MalformedFrameError(FrameError):
+    """The CRC is right but the body contradicts itself (lengths, counts, ranges)."""
+
+    def __init__(self, message: str, *, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class TransportError(SpasmwatchError):
+    """A link to a device could not be opened, or failed while open."""
+
+
+class PortNotFoundError(TransportError):
+    """The serial port (or matching USB device) does not exist."""
+
+
+class PortBusyError(TransportError):
+    """The serial port exists but another process holds it or access is denied."""
+
+
+class DeviceDisconnectedError(TransportError):
+    """The device went away while the link was open (cable pulled, port vanished)."""
+
+
+class DeviceTimeoutError(TransportError):
+    """The device did not answer within the allotted time."""
