@@ -24,7 +24,7 @@ test: $(STAMP) lint
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) -m pytest benchmarks -q -p no:cacheprovider
+	$(PY) tests/benchmarks/bench_link.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
