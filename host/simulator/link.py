@@ -12,7 +12,7 @@ import random
 from dataclasses import asdict, dataclass, field
 
 from host.errors import ConfigError
-from host.protocol import Frame, FrameType, encode_frame
+from host.protocol import Frame, FrameType, SamplesFrame, encode_frame
 
 __all__ = ["FaultInjector", "InjectedFaults", "LinkFaults"]
 
@@ -93,6 +93,8 @@ class InjectedFaults:
         EMG sample times in SAMPLES frames that were dropped, corrupted or not sent.
     lost_seqs : set of int
         Sequence numbers that never reached the host intact.
+    lost_samples_by_seq : dict of int to int
+        For each lost SAMPLES frame, its number of sample times.
     """
 
     frames_in: int = 0
@@ -105,6 +107,7 @@ class InjectedFaults:
     unplugs: int = 0
     lost_samples: int = 0
     lost_seqs: set[int] = field(default_factory=set)
+    lost_samples_by_seq: dict[int, int] = field(default_factory=dict)
 
     @property
     def frames_lost(self) -> int:
@@ -115,6 +118,7 @@ class InjectedFaults:
         """JSON-ready summary (without the sequence-number set)."""
         out = asdict(self)
         del out["lost_seqs"]
+        del out["lost_samples_by_seq"]
         out["frames_lost"] = self.frames_lost
         return out
 
@@ -139,8 +143,9 @@ class FaultInjector:
 
     def _lost(self, frame: Frame) -> None:
         self.record.lost_seqs.add(frame.seq)
-        if frame.frame_type is FrameType.SAMPLES:
-            self.record.lost_samples += frame.n_times  # type: ignore[union-attr]
+        if isinstance(frame, SamplesFrame):
+            self.record.lost_samples += frame.n_times
+            self.record.lost_samples_by_seq[frame.seq] = frame.n_times
 
     def unsent(self, frames: list[Frame]) -> None:
         """Record frames the device made but could not send (cable out, buffer full)."""
