@@ -85,10 +85,8 @@ async def _narrate(device: SimulatedDevice, as_json: bool) -> None:
             if as_json:
                 continue  # machine output stays the transport's JSON lines
             clock = event.onset_s + lap * period
-            print(
-                f"            ({clock // 60:02.0f}:{clock % 60:04.1f}) {_describe(event)}",  # noqa: T201
-                flush=True,
-            )
+            line = f"            ({clock // 60:02.0f}:{clock % 60:04.1f}) {_describe(event)}"
+            print(line, flush=True)  # noqa: T201
         await asyncio.sleep(0.1)
 
 
