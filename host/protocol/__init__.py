@@ -10,6 +10,7 @@ from host.protocol.cobs import cobs_decode, cobs_encode
 from host.protocol.crc import crc32
 from host.protocol.decoder import (
     DecodeIssue,
+    DecoderItem,
     FrameGap,
     LateFrame,
     LinkStats,
@@ -47,6 +48,7 @@ __all__ = [
     "CommandFrame",
     "CommandReplyFrame",
     "DecodeIssue",
+    "DecoderItem",
     "DeviceInfoFrame",
     "Frame",
     "FrameGap",

@@ -60,59 +60,23 @@ def shwedyk_psd(freqs: NDArray[np.float64], f_low: float, f_high: float) -> NDAr
 
 @functools.cache
 def _median_to_high_ratio(low_high_ratio: float) -> float:
-    """Return ``median_frequency / f_high`` of the analogue Shwedyk spectrum."""
-    f_high = 1.0
-    f = np.linspace(0.0, 200.0, 2_000_001)
-    psd = shwedyk_psd(f, low_high_ratio * f_high, f_high)
-    cumulative = np.cumsum(psd)
-    return float(f[np.searchsorted(cumulative, cumulative[-1] / 2.0)])
-
-
-def _design_analogue_match(
-    median_freq_hz: float, sfreq: float, low_high_ratio: float
-) -> NDArray[np.float64]:
-    """Discretise the Shwedyk filter whose analogue median frequency is ``median_freq_hz``."""
-    f_high = median_freq_hz / _median_to_high_ratio(low_high_ratio)
-    f_high = min(f_high, 0.45 * sfreq)
-    f_low = low_high_ratio * f_high
-    # Pre-warp so the double pole lands on f_high after the bilinear transform.
-    w_high = 2.0 * sfreq * np.tan(np.pi * f_high / sfreq)
-    w_low = w_high * f_low / f_high
-    z_d, p_d, k_d = signal.bilinear_zpk(
-        np.array([0.0]), np.array([-w_low, -w_high, -w_high]), w_high**2, fs=sfreq
-    )
-    return np.asarray(signal.zpk2sos(z_d, p_d, k_d), dtype=np.float64)
-
-
-def _digital_median(sos: NDArray[np.float64], sfreq: float) -> float:
-    freqs, response = signal.sosfreqz(sos, worN=8192, fs=sfreq)
-    cumulative = np.cumsum(np.abs(response) ** 2)
-    return float(freqs[np.searchsorted(cumulative, cumulative[-1] / 2.0)])
+    """Return ``median_frequency / f_high`` of the (unlimited) analogue Shwedyk spectrum."""
+    # Substituting f = f_high tan(phi) would be exact; a dense grid to 200 f_high is enough:
+    # the f^-4 tail beyond it holds less than 1e-7 of the power.
+    freqs = np.linspace(0.0, 200.0, 2_000_001)
+    cumulative = np.cumsum(shwedyk_psd(freqs, low_high_ratio, 1.0))
+    return float(np.interp(cumulative[-1] / 2.0, cumulative, freqs))
 
 
 @functools.lru_cache(maxsize=64)
-def _design_cached(
-    median_freq_hz: float, sfreq: float, low_high_ratio: float
-) -> tuple[tuple[float, ...], ...]:
-    target = median_freq_hz
-    analogue = median_freq_hz
-    sos = _design_analogue_match(analogue, sfreq, low_high_ratio)
-    for _ in range(8):
-        achieved = _digital_median(sos, sfreq)
-        if abs(achieved - target) <= 0.002 * target:
-            break
-        analogue *= target / achieved
-        if analogue / _median_to_high_ratio(low_high_ratio) > 0.45 * sfreq:
-            analogue = 0.45 * sfreq * _median_to_high_ratio(low_high_ratio)
-            sos = _design_analogue_match(analogue, sfreq, low_high_ratio)
-            break
-        sos = _design_analogue_match(analogue, sfreq, low_high_ratio)
-    f_low = low_high_ratio * analogue / _median_to_high_ratio(low_high_ratio)
-    impulse = np.zeros(max(4096, int(16.0 * sfreq / max(f_low, 1.0))))
-    impulse[0] = 1.0
-    energy = float(np.sum(signal.sosfilt(sos, impulse) ** 2))
-    sos[0, :3] /= np.sqrt(energy)
-    return tuple(tuple(float(v) for v in row) for row in sos)
+def _design_cached(median_freq_hz: float, sfreq: float, low_high_ratio: float) -> bytes:
+    n_taps = max(15, 2 * int(round(0.064 * sfreq)) + 1)
+    grid = np.linspace(0.0, sfreq / 2.0, 1025)
+    f_high = median_freq_hz / _median_to_high_ratio(low_high_ratio)
+    gains = np.sqrt(shwedyk_psd(grid, low_high_ratio * f_high, f_high))
+    taps = signal.firwin2(n_taps, grid, gains, fs=sfreq, window="hann")
+    taps = taps / np.sqrt(np.sum(taps**2))
+    return np.asarray(taps, dtype=np.float64).tobytes()
 
 
 def design_emg_shaping_filter(
@@ -123,7 +87,8 @@ def design_emg_shaping_filter(
     Parameters
     ----------
     median_freq_hz : float
-        Median frequency in Hz of the sampled spectrum to realise.
+        Median frequency in Hz of the analogue spectrum (what an ideal, unlimited-bandwidth
+        recording would show).
     sfreq : float
         Sampling frequency in Hz.
     low_high_ratio : float
@@ -131,28 +96,30 @@ def design_emg_shaping_filter(
 
     Returns
     -------
-    sos : ndarray of float, shape (n_sections, 6)
-        Second-order sections. Filtering unit-variance white noise yields a signal of unit
-        variance whose spectrum follows :func:`shwedyk_psd`.
+    taps : ndarray of float, shape (n_taps,)
+        Linear-phase FIR coefficients (about 64 ms long, an odd number of taps) with unit
+        energy: filtering unit-variance white noise yields unit variance and a spectrum that
+        follows :func:`shwedyk_psd` up to ``sfreq / 2``.
 
     Notes
     -----
     The Shwedyk spectrum (Shwedyk et al. 1977) is the squared magnitude of the analogue
     transfer function ``H(s) = s w_h^2 / ((s + w_l) (s + w_h)^2)``: one zero at DC, a pole at
-    the low corner and a double pole at the high corner. It is discretised with the bilinear
-    transform pre-warped at the high corner, and the corners are then nudged (a few secant
-    steps) so that the median frequency of the *sampled* spectrum equals ``median_freq_hz``;
-    the bilinear zeros at Nyquist would otherwise pull it down by about 5 % at 1 kHz. When the
-    high corner would exceed 0.45 ``sfreq`` it is clamped there, and the median frequency then
-    falls short of the request (the anti-aliased spectrum a real front end delivers at that
-    rate).
+    the low corner and a double pole at the high corner, so the spectrum rises as ``f^2`` and
+    falls as ``f^-4``. Its magnitude is realised by frequency sampling (``firwin2``) rather
+    than by a bilinear-transformed IIR filter, whose zeros at Nyquist would cut the upper
+    spectrum a hundredfold too steeply at 1 kHz (real recordings keep the ``f^-4`` tail up
+    to 450 Hz, see ``docs/simulator.md``). The spectrum is cut at Nyquist, as by an ideal
+    anti-aliasing filter: at 1 kHz and above the sampled median frequency is within 1 % of
+    ``median_freq_hz``; at low sampling rates it is lower, as it would be for a real
+    recording.
     """
     if median_freq_hz <= 0.0:
         raise ValueError(f"median_freq_hz must be positive, got {median_freq_hz!r}.")
     if sfreq <= 0.0:
         raise ValueError(f"sfreq must be positive, got {sfreq!r}.")
-    rows = _design_cached(float(median_freq_hz), float(sfreq), float(low_high_ratio))
-    return np.array(rows, dtype=np.float64)
+    raw = _design_cached(float(median_freq_hz), float(sfreq), float(low_high_ratio))
+    return np.frombuffer(raw, dtype=np.float64).copy()
 
 
 class ShapedNoise:
@@ -160,8 +127,9 @@ class ShapedNoise:
 
     Parameters
     ----------
-    sos : ndarray of float, shape (n_sections, 6)
-        Shaping filter, normalised so that unit white noise gives unit variance.
+    shaping : ndarray of float, shape (n_sections, 6) or (n_taps,)
+        Shaping filter, normalised so that unit white noise gives unit variance: IIR
+        second-order sections, or FIR taps.
     n_channels : int
         Number of independent streams.
     rng : numpy.random.Generator
@@ -172,25 +140,29 @@ class ShapedNoise:
 
     Notes
     -----
-    State is carried ``scipy.signal.sosfilt(..., zi=...)`` style: drawing ``n`` samples and then
-    ``m`` samples gives the same numbers as drawing ``n + m`` at once provided the generator is
-    asked in the same order.
+    State is carried ``scipy.signal.sosfilt(..., zi=...)`` (or ``lfilter``) style: the filter
+    state at the end of one call is the initial state of the next, so the stream has no
+    seams.
     """
 
     def __init__(
         self,
-        sos: NDArray[np.float64],
+        shaping: NDArray[np.float64],
         n_channels: int,
         rng: np.random.Generator,
         *,
         burn_in: int = 2048,
     ) -> None:
-        self._sos = sos
+        self._shaping = np.asarray(shaping, dtype=np.float64)
         self._n_channels = n_channels
-        self._zi = np.zeros((sos.shape[0], n_channels, 2))
+        self._fir = self._shaping.ndim == 1
+        if self._fir:
+            self._zi = np.zeros((n_channels, self._shaping.size - 1))
+        else:
+            self._zi = np.zeros((self._shaping.shape[0], n_channels, 2))
         self._rng = rng
         if burn_in > 0:
-            self.generate(burn_in)
+            self.generate(max(burn_in, self._shaping.size))
 
     def generate(self, n_times: int) -> NDArray[np.float64]:
         """Return the next ``n_times`` samples.
@@ -206,5 +178,8 @@ class ShapedNoise:
             Shaped noise with unit variance (in steady state).
         """
         white = self._rng.standard_normal((self._n_channels, n_times))
-        out, self._zi = signal.sosfilt(self._sos, white, axis=-1, zi=self._zi)
+        if self._fir:
+            out, self._zi = signal.lfilter(self._shaping, [1.0], white, axis=-1, zi=self._zi)
+        else:
+            out, self._zi = signal.sosfilt(self._shaping, white, axis=-1, zi=self._zi)
         return np.asarray(out, dtype=np.float64)
