@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from host.cli.simulate import add_fault_arguments, faults_from_args, resolve_scenario
-from host.cli.stream import _stream
+from host.cli.stream import stream_transport
 from host.errors import ConfigError
 from host.simulator.scenario import TruthEvent, list_builtin_scenarios
 from host.transports import SerialTransport
@@ -96,7 +96,7 @@ async def _demo(
 ) -> int:
     narrator = asyncio.create_task(_narrate(device, as_json))
     try:
-        return await _stream(transport, duration_s=duration_s, as_json=as_json)
+        return await stream_transport(transport, duration_s=duration_s, as_json=as_json)
     finally:
         narrator.cancel()
         with contextlib.suppress(asyncio.CancelledError):

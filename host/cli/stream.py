@@ -29,7 +29,7 @@ from host.errors import ConfigError, TransportError
 from host.protocol import Command, DeviceInfoFrame, Frame, LateFrame, SamplesFrame
 from host.transports import DEFAULT_BAUDRATE, LinkEvent, SerialTransport, Transport, TransportItem
 
-__all__ = ["StreamMonitor", "add_parser", "run"]
+__all__ = ["StreamMonitor", "add_parser", "run", "stream_transport"]
 
 _INTERVAL_S = 1.0
 #: Ask again for DEVICE_INFO every this many intervals until it arrives.
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         baudrate=args.baud,
         max_reconnect_s=max_reconnect_s,
     )
-    return asyncio.run(_stream(transport, duration_s=args.duration, as_json=args.json))
+    return asyncio.run(stream_transport(transport, duration_s=args.duration, as_json=args.json))
 
 
 class StreamMonitor:
@@ -327,7 +327,23 @@ async def _tick(
         k += 1
 
 
-async def _stream(transport: Transport, *, duration_s: float | None, as_json: bool) -> int:
+async def stream_transport(transport: Transport, *, duration_s: float | None, as_json: bool) -> int:
+    """Print live statistics of an open-able transport until the duration or a signal.
+
+    Parameters
+    ----------
+    transport : Transport
+        Not yet opened; this coroutine opens and closes it.
+    duration_s : float | None
+        Stop after this many seconds (None: until SIGINT/SIGTERM).
+    as_json : bool
+        One JSON object per line instead of the human-readable lines.
+
+    Returns
+    -------
+    int
+        The exit status (0).
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     handled: list[signal.Signals] = []
