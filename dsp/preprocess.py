@@ -8,12 +8,13 @@ use; each stage stays usable on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from dsp._validation import check_block, check_sfreq
-from dsp.ecg import ECG_METHODS, EcgSuppressor
+from dsp.ecg import ECG_METHODS, EcgSuppressor, Method
 from dsp.envelope import DEFAULT_RMS_WINDOW_S, MovingRms
 from dsp.filterbank import EmgFilterBank
 from dsp.filters import DEFAULT_H_FREQ, DEFAULT_L_FREQ
@@ -94,16 +95,12 @@ class EmgPreprocessor:
             self.sfreq, n_channels, l_freq=l_freq, h_freq=h_freq, mains_freq=mains_freq
         )
         self.n_channels = self.filterbank.n_channels
-        self.ecg: EcgSuppressor | None = (
-            None
-            if ecg_method is None
-            else EcgSuppressor(
-                self.sfreq,
-                self.n_channels,
-                method=ecg_method,
-                reference=ecg_reference,  # type: ignore[arg-type]
+        self.ecg: EcgSuppressor | None = None
+        if ecg_method is not None:
+            method = cast(Method, ecg_method)
+            self.ecg = EcgSuppressor(
+                self.sfreq, self.n_channels, method=method, reference=ecg_reference
             )
-        )
         self.rms = MovingRms(self.sfreq, self.n_channels, window_s=rms_window_s)
         self._n_in = 0
         self._n_out = 0
