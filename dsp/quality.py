@@ -1,0 +1,861 @@
+"""Signal quality of raw surface EMG: contact, clipping, mains, motion, flat line, noise floor.
+
+:class:`SignalQuality` watches the **raw** electrode voltages (volts at the input, after the
+ADC but *before* any band-pass or notch: the faults it looks for live exactly in what those
+filters remove: DC and drift, mains, clipping levels) and emits one :class:`QualityReport`
+per fixed window of ``window_s`` seconds, aligned to the first sample of the stream, so the
+reports do not depend on how the stream was cut into blocks.
+
+Every window of every channel is described by a handful of numbers, all computed from one
+least-squares fit and one Hann-windowed FFT of the window:
+
+* a least-squares fit of an offset, a linear trend and sinusoids at every mains harmonic up
+  to the top of the EMG band (the Goertzel/DFT-bin estimate generalised to windows that do
+  not hold a whole number of mains cycles); the fitted line power minus the broadband power
+  the fit picks up by chance is the hum;
+* the Hann periodogram of what is left gives the power below ``l_freq`` (motion artefact,
+  plus the fitted trend) and in the EMG band ``l_freq``-``h_freq`` (20-450 Hz);
+* the excursion of the window smoothed over three mains periods (steps and pops);
+* sample statistics: the fraction of samples at the ADC rails and the longest runs of
+  samples sitting at a rail or at the window's extreme (flat-topping) or repeating the same
+  value (stuck input).
+
+The flags derived from them, their thresholds and why are documented in
+:class:`QualityThresholds`; the per-channel ``usable`` flag combines them (mains alone does
+not make a channel unusable: the notch filter removes it).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dsp._validation import check_block, check_option, check_positive, check_sfreq
+from dsp.filters import DEFAULT_H_FREQ, DEFAULT_L_FREQ, MAX_EDGE_FRACTION
+
+__all__ = ["QualityReport", "QualityThresholds", "SignalQuality"]
+
+logger = logging.getLogger(__name__)
+
+_UV: Final = 1e-6
+#: Lowest sampling rate accepted (the EMG band must reach past the 60 Hz mains line).
+MIN_SFREQ: Final = 200.0
+#: Allowed window lengths, s: long enough to resolve 20 Hz, short enough to follow artefacts
+#: and to keep mains harmonics coherent when the grid frequency is off by a few tenths of Hz.
+_WINDOW_RANGE_S: Final = (0.1, 2.0)
+#: Power floor (V^2) used as the denominator of ratios, (0.01 uV)^2.
+_POWER_FLOOR: Final = 1e-16
+#: Windows processed together at most (bounds temporary memory for long recordings).
+_BATCH: Final = 256
+#: Neighbouring FFT bins used to estimate the broadband level under a mains line: from
+#: 2.5 to 5 bins away (outside the Hann main lobe of the line, inside the local spectrum).
+_NEIGHBOUR_BINS: Final = (2.5, 5.0)
+
+
+@dataclass(frozen=True)
+class QualityThresholds:
+    """Thresholds of the signal-quality flags, with their physiological justification.
+
+    Parameters
+    ----------
+    off_mains_uv : float
+        Electrode off when the mains hum (RMS of fundamental and harmonics) reaches this many
+        µV **and** dominates the EMG band (``off_mains_ratio``). A skin electrode in good
+        contact picks up a few µV of hum through an instrumentation amplifier with > 90 dB
+        CMRR; a drying or loose one tens of µV; an open input floats and picks up mV to V
+        (Webster 2010, ch. 6; Huhta & Webster 1973). 200 µV is ten times the worst
+        acceptable contact and far below what an open input shows.
+    off_mains_ratio : float
+        Hum power / EMG-band power needed for the mains rule of ``electrode_off`` (1: hum at
+        least as strong as the whole EMG band). Guards against a strong contraction, whose
+        broadband power leaks into a short-window line estimate.
+    off_pinned_s : float
+        Electrode off when a channel sits at an ADC rail for this long without interruption
+        (an open input drifting into saturation on bias current). Saturating deflections
+        (cable tug, static discharge) recover within about a second.
+    clip_tolerance : float
+        A sample counts as clipped when ``|x| >= clip_level_v * (1 - clip_tolerance)``
+        ("within a hair" of the rail: absorbs the one-count asymmetry of a two's-complement
+        ADC and a little gain error).
+    clip_run_s : float
+        Saturated when the longest run of consecutive samples at a rail, or of identical
+        values at the window's maximum or minimum (flat-topping, also without a known clip
+        level), lasts this long (at least 3 samples). EMG peaks are 1-3 ms wide (median
+        frequency 60-100 Hz), so genuine EMG that grazes the rail does not stay there for
+        5 ms; an amplifier driven into saturation does.
+    max_clip_fraction : float
+        Saturated when at least this fraction of the window's samples is at a rail. 5 % of
+        a Gaussian signal beyond ±1.65 mV needs 840 µV RMS, above any lumbar erector spinae
+        contraction seen by a 16-bit ±1.65 mV front end (MVC typically 150-500 µV RMS), so a
+        strong spasm whose peaks touch the rail is not flagged.
+    mains_uv : float
+        Excessive mains (informational, ``usable`` is unaffected: the notch removes it)
+        when the hum reaches this many µV RMS and ``mains_ratio`` of the EMG-band power.
+        Hum that large points to a degraded or unbalanced contact impedance and usually
+        precedes a lost electrode.
+    mains_ratio : float
+        Hum power / EMG-band power also needed for the mains flag (see
+        ``off_mains_ratio``): during heavy lifting the broadband EMG mistaken for hum
+        reaches a ratio of about 0.6, real excess hum at rest 10-1000.
+    motion_uv : float
+        Motion artefact when the content below ``l_freq`` (Hann periodogram of the detrended
+        window plus the power of the fitted linear trend, so steps and ramps count) reaches
+        this many µV RMS **and** ``motion_ratio`` times the EMG-band power. Surface EMG has
+        little power below 20 Hz, motion artefact most of its power there (De Luca et al.
+        2010); 50 µV below 20 Hz leaks about 5-10 µV through a 4th-order 20 Hz high-pass,
+        a few % MVC, while ECG and gait jolts stay around 20 µV.
+    motion_ratio : float
+        Power below ``l_freq`` / EMG-band power needed for the motion flag. A tonic spasm
+        has a ratio of about 0.05 (0.4 for a cramp, whose spectrum is compressed), a motion
+        burst 3-30.
+    step_uv : float
+        Electrode pop or movement step (also reported as ``motion``) when the excursion,
+        the peak-to-peak of the window smoothed over 3 mains periods (60 ms at 50 Hz), or
+        the jump of that smoothed level since the previous window, reaches this many µV
+        **and** ``step_ratio`` times the EMG-band RMS. A pop (a step relaxing over
+        0.1-0.5 s; Webster 2010) of 100 µV leaves a transient of 85 µV peak, 10 µV RMS over
+        250 ms, after the 20 Hz band-pass: a 3 % MVC burst to the detector. ECG (R wave
+        up to about 150 µV) and gait jolts stay below; the smoothing removes EMG and QRS.
+    step_ratio : float
+        Excursion / EMG-band RMS needed for the step rule: contractions, however strong,
+        stay around 1.
+    motion_adapt : float
+        The motion and step levels rise to this many times the recent background: the
+        ``background_percentile`` of ``low_uv`` and ``excursion_uv`` over the last
+        ``noise_history_s`` of windows with contact and without clipping. A wearer whose
+        ECG (or ordinary movement) is large then stops being flagged on every beat, while
+        rare bursts (motion artefact is flagged in about 0.1 % of a day) leave the
+        background where it was.
+    motion_adapt_max : float
+        Cap of the adapted levels, as a multiple of ``motion_uv`` and ``step_uv``, so that a
+        persistently bad contact cannot talk its way into being usable: bursts above 200 µV
+        below 20 Hz or 400 µV steps are always flagged.
+    background_percentile : float
+        Percentile of the background history (90: above every QRS-free window, as high as
+        the typical window holding a QRS).
+    background_min_s : float
+        History needed before the levels adapt, s (until then ``motion_uv`` and
+        ``step_uv`` apply as they are). One minute, so that a first motion burst cannot
+        raise the background.
+    flat_rms_uv : float
+        Flat line when the window's standard deviation is below this (µV): an order of
+        magnitude below the input-referred noise of any surface-EMG amplifier (about
+        1 µV RMS), 2 counts of a 0.05 µV/count ADC.
+    flat_run_fraction : float
+        Flat line also when one value repeats for this fraction of the window (stuck ADC or
+        a frozen stream).
+    noise_history_s : float
+        Length of the history behind the noise floor, s. Five minutes: a spasm or cramp of
+        up to about 4.5 min leaves more than 10 % quiet windows in it.
+    noise_percentile : float
+        Percentile of the EMG-band RMS of the usable windows in the history taken as the
+        noise floor (quietest windows: no contraction, no ECG QRS in the window).
+    noise_min_s : float
+        Usable data needed before a noise floor is reported (NaN before).
+    hold_s : float
+        A channel stays unusable for this long after its last flagged window (the
+        detector's 20 Hz high-pass rings for tens of ms after a large step, and artefacts
+        fade out below the thresholds).
+    """
+
+    off_mains_uv: float = 200.0
+    off_mains_ratio: float = 1.0
+    off_pinned_s: float = 2.0
+    clip_tolerance: float = 0.002
+    clip_run_s: float = 0.005
+    max_clip_fraction: float = 0.05
+    mains_uv: float = 50.0
+    mains_ratio: float = 1.0
+    motion_uv: float = 50.0
+    motion_ratio: float = 1.0
+    step_uv: float = 100.0
+    step_ratio: float = 4.0
+    motion_adapt: float = 2.0
+    motion_adapt_max: float = 4.0
+    background_percentile: float = 90.0
+    background_min_s: float = 60.0
+    flat_rms_uv: float = 0.1
+    flat_run_fraction: float = 0.5
+    noise_history_s: float = 300.0
+    noise_percentile: float = 10.0
+    noise_min_s: float = 1.0
+    hold_s: float = 0.25
+
+    def __post_init__(self) -> None:
+        for name in (
+            "off_mains_uv",
+            "off_mains_ratio",
+            "off_pinned_s",
+            "clip_run_s",
+            "mains_uv",
+            "mains_ratio",
+            "motion_uv",
+            "motion_ratio",
+            "step_uv",
+            "step_ratio",
+            "motion_adapt",
+            "motion_adapt_max",
+            "flat_rms_uv",
+            "noise_history_s",
+        ):
+            check_positive(name, getattr(self, name))
+        for name in ("noise_min_s", "background_min_s", "hold_s"):
+            check_positive(name, getattr(self, name), allow_zero=True)
+        for name in ("clip_tolerance", "max_clip_fraction", "flat_run_fraction"):
+            value = check_positive(name, getattr(self, name))
+            if value > 1.0:
+                raise ValueError(f"{name} must be a fraction in (0, 1], got {value!r} instead")
+        for name in ("noise_percentile", "background_percentile"):
+            pct = check_positive(name, getattr(self, name), allow_zero=True)
+            if pct > 100.0:
+                raise ValueError(f"{name} must be in [0, 100], got {pct!r} instead")
+
+
+def _readonly(arr: NDArray[Any]) -> NDArray[Any]:
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class QualityReport:
+    """Signal quality of one window of every channel.
+
+    Arrays have shape ``(n_channels,)`` and are read-only. Flags are booleans; amplitudes
+    are RMS in µV.
+
+    Attributes
+    ----------
+    start, stop : int
+        Sample indices of the window in the stream (``stop`` excluded).
+    sfreq : float
+        Sampling rate in Hz.
+    ch_names : tuple of str
+        Channel names used in the reasons.
+    usable : ndarray of bool
+        False while any of ``electrode_off``, ``saturated``, ``flat_line``, ``motion`` is
+        raised and for ``hold_s`` after it: the detector should ignore the channel.
+    electrode_off, saturated, flat_line, motion, mains : ndarray of bool
+        The individual flags (see :class:`QualityThresholds`). ``mains`` is informational.
+    emg_uv : ndarray of float
+        RMS in the EMG band (``l_freq``-``h_freq``) without the mains lines, µV.
+    low_uv : ndarray of float
+        RMS below ``l_freq`` including the fitted linear trend (DC offset excluded), µV.
+    low_ratio : ndarray of float
+        Power below ``l_freq`` / EMG-band power.
+    hum_uv : ndarray of float
+        Mains hum, fundamental and harmonics up to ``h_freq``, RMS in µV, with the
+        broadband contribution removed (0 when none is detectable).
+    hum_ratio : ndarray of float
+        Hum power / EMG-band power.
+    hum_freq : ndarray of float
+        Mains frequency the hum was measured at (the louder of 50 and 60 Hz when the
+        :class:`SignalQuality` was not told; 50 when neither is detectable), Hz.
+    slope_uv_per_s : ndarray of float
+        Absolute slope of the fitted linear trend, µV/s.
+    excursion_uv : ndarray of float
+        Peak-to-peak of the window smoothed over 3 mains periods, or the jump of the
+        smoothed level since the previous window if larger, µV (steps, pops, drift).
+    offset_uv : ndarray of float
+        Mean of the window, µV.
+    clip_fraction : ndarray of float
+        Fraction of samples within ``clip_tolerance`` of ±``clip_level_v``; without a clip
+        level, of samples sharing the window's maximum or minimum value when at least 3 do
+        (flat tops).
+    clip_run_s : ndarray of float
+        Longest run at a rail or flat top at the window's extreme, s.
+    noise_floor_uv : ndarray of float
+        Running noise floor: ``noise_percentile`` of ``emg_uv`` over the usable windows of
+        the last ``noise_history_s`` (NaN until ``noise_min_s`` of usable data).
+    reasons : tuple of str
+        One short explanation per channel ("" when nothing is wrong), e.g. ``"left
+        electrode lost contact (mains 1.6 mV)"``.
+    """
+
+    start: int
+    stop: int
+    sfreq: float
+    ch_names: tuple[str, ...]
+    usable: NDArray[np.bool_]
+    electrode_off: NDArray[np.bool_]
+    saturated: NDArray[np.bool_]
+    flat_line: NDArray[np.bool_]
+    motion: NDArray[np.bool_]
+    mains: NDArray[np.bool_]
+    emg_uv: NDArray[np.float64]
+    low_uv: NDArray[np.float64]
+    low_ratio: NDArray[np.float64]
+    hum_uv: NDArray[np.float64]
+    hum_ratio: NDArray[np.float64]
+    hum_freq: NDArray[np.float64]
+    slope_uv_per_s: NDArray[np.float64]
+    excursion_uv: NDArray[np.float64]
+    offset_uv: NDArray[np.float64]
+    clip_fraction: NDArray[np.float64]
+    clip_run_s: NDArray[np.float64]
+    noise_floor_uv: NDArray[np.float64]
+    reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def start_s(self) -> float:
+        """Start of the window, s from the first sample of the stream."""
+        return self.start / self.sfreq
+
+    @property
+    def stop_s(self) -> float:
+        """End of the window (excluded), s."""
+        return self.stop / self.sfreq
+
+    @property
+    def reason(self) -> str:
+        """All non-empty channel reasons joined with ``"; "`` ("" when all is well)."""
+        return "; ".join(r for r in self.reasons if r)
+
+
+#: Per-channel numbers of a report taken straight from the window features.
+_VALUE_FIELDS: Final = (
+    "emg_uv",
+    "low_uv",
+    "low_ratio",
+    "hum_uv",
+    "hum_ratio",
+    "hum_freq",
+    "slope_uv_per_s",
+    "excursion_uv",
+    "offset_uv",
+    "clip_fraction",
+    "clip_run_s",
+)
+
+
+def _longest_run(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Return the length of the longest run of True along the last axis."""
+    n = mask.shape[-1]
+    idx = np.arange(1, n + 1)
+    last_false = np.maximum.accumulate(np.where(mask, 0, idx), axis=-1)
+    out: NDArray[np.int64] = (idx - last_false).max(axis=-1)
+    return out
+
+
+def _fmt_uv(value_uv: float) -> str:
+    if value_uv >= 1000.0:
+        return f"{value_uv / 1000.0:.1f} mV"
+    return f"{value_uv:.0f} µV"
+
+
+class SignalQuality:
+    """Streaming per-channel signal-quality monitor for raw surface EMG.
+
+    Parameters
+    ----------
+    sfreq : float
+        Sampling rate in Hz (at least 200).
+    n_channels : int
+        Number of channels (rows) of every block.
+    window_s : float
+        Length of a quality window, s (0.1-2). Windows hold ``round(window_s * sfreq)``
+        samples and start at sample 0 of the stream.
+    clip_level_v : float | None
+        Clipping level of the front end referred to the input, V (e.g. 1.65e-3 for the
+        spasmwatch ADC). ``None`` if unknown: clipping is then recognised only by
+        flat-topping.
+    mains_freq : None | 50 | 60
+        Mains frequency in Hz; ``None`` measures both and reports the louder per window
+        (slightly more broadband power is mistaken for hum, see Notes).
+    l_freq, h_freq : float
+        EMG band in Hz (default 20-450 Hz); ``h_freq`` is lowered to 90 % of Nyquist if
+        needed. Content below ``l_freq`` is the motion band.
+    ch_names : sequence of str | None
+        Channel names for the reasons; default ``("left", "right")`` for two channels,
+        ``("channel 0", ...)`` otherwise.
+    thresholds : QualityThresholds | None
+        Flag thresholds (default: :class:`QualityThresholds` ()).
+
+    Notes
+    -----
+    Feed **raw** volts (converted from ADC counts, before any filter). Each window of each
+    channel is fitted by least squares with an offset, a linear trend and a cosine/sine pair
+    at every mains harmonic up to ``h_freq``. For a window holding a whole number of
+    cycles, the fitted power of a harmonic equals the Goertzel (single DFT bin) power; the
+    least-squares form stays exact for 0.25 s windows that hold 12.5 cycles of 50 Hz. The
+    fit also captures, by chance, broadband EMG near each harmonic, on average
+    ``S(f) / T`` per harmonic for a one-sided power spectral density ``S`` and a window of
+    ``T`` s; ``S`` is estimated from the residual periodogram 2.5-5 bins either side of the
+    line and subtracted, so a contraction does not read as hum. The remaining uncertainty
+    is why the mains rules also require the hum to dominate the EMG band.
+
+    The residual (offset, trend and hum removed) is Hann-windowed (sidelobes falling at
+    18 dB/octave keep drift and artefact out of the EMG band) and its periodogram summed
+    below ``l_freq`` and over ``l_freq``-``h_freq``. Processing is vectorised over the
+    windows of a block; only the running statistics (noise floor, motion background), the
+    hold-off, the pinned-rail counter and the smoothed level carried into the next window
+    are updated window by window, so any split of a recording into blocks gives the same
+    reports (numbers to rounding, flags exactly). A partial window at the end of a stream
+    is never reported.
+
+    References: Goertzel G (1958) An algorithm for the evaluation of finite trigonometric
+    series, Am Math Monthly 65(1):34-35; De Luca CJ, Gilmore LD, Kuznetsov M, Roy SH (2010)
+    Filtering the surface EMG signal: movement artifact and baseline noise contamination,
+    J Biomech 43(8):1573-1579; Webster JG (ed.) (2010) Medical Instrumentation, 4th ed.,
+    Wiley; Harris FJ (1978) On the use of windows for harmonic analysis with the discrete
+    Fourier transform, Proc IEEE 66(1):51-83.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sq = SignalQuality(1000.0, 2, clip_level_v=1.65e-3, mains_freq=50)
+    >>> rng = np.random.default_rng(0)
+    >>> reports = sq.process(5e-6 * rng.standard_normal((2, 1000)))
+    >>> len(reports), bool(reports[0].usable.all())
+    (4, True)
+    """
+
+    def __init__(
+        self,
+        sfreq: float,
+        n_channels: int,
+        *,
+        window_s: float = 0.25,
+        clip_level_v: float | None = None,
+        mains_freq: float | None = None,
+        l_freq: float = DEFAULT_L_FREQ,
+        h_freq: float = DEFAULT_H_FREQ,
+        ch_names: tuple[str, ...] | list[str] | None = None,
+        thresholds: QualityThresholds | None = None,
+    ) -> None:
+        self.sfreq = check_sfreq(sfreq)
+        if self.sfreq < MIN_SFREQ:
+            raise ValueError(
+                f"sfreq must be at least {MIN_SFREQ:g} Hz for surface-EMG quality (the EMG "
+                f"band must reach past the mains line), got {sfreq!r} instead"
+            )
+        if isinstance(n_channels, bool) or not isinstance(n_channels, int) or n_channels < 1:
+            raise ValueError(f"n_channels must be a positive integer, got {n_channels!r}")
+        self.n_channels = n_channels
+        window_s = check_positive("window_s", window_s)
+        lo, hi = _WINDOW_RANGE_S
+        if not lo <= window_s <= hi:
+            raise ValueError(f"window_s must be in [{lo:g}, {hi:g}] s, got {window_s!r} instead")
+        self.n_window = int(round(window_s * self.sfreq))
+        self.window_s = self.n_window / self.sfreq
+        self.clip_level_v = (
+            None if clip_level_v is None else check_positive("clip_level_v", clip_level_v)
+        )
+        check_option("mains_freq", mains_freq, (None, 50.0, 60.0))
+        self.mains_freq = None if mains_freq is None else float(mains_freq)
+        self.l_freq = check_positive("l_freq", l_freq)
+        h_freq = check_positive("h_freq", h_freq)
+        limit = MAX_EDGE_FRACTION * self.sfreq / 2.0
+        if h_freq > limit:
+            logger.info("h_freq %.1f Hz lowered to %.1f Hz (90 %% of Nyquist)", h_freq, limit)
+            h_freq = limit
+        if not self.l_freq < h_freq:
+            raise ValueError(f"l_freq ({self.l_freq:g} Hz) must be below h_freq ({h_freq:g} Hz)")
+        self.h_freq = h_freq
+        if ch_names is None:
+            names = (
+                ("left", "right")
+                if n_channels == 2
+                else tuple(f"channel {i}" for i in range(n_channels))
+            )
+        else:
+            names = tuple(str(n) for n in ch_names)
+            if len(names) != n_channels:
+                raise ValueError(
+                    f"ch_names must have {n_channels} names, got {len(names)} ({names!r})"
+                )
+        self.ch_names: tuple[str, ...] = names
+        if thresholds is None:
+            thresholds = QualityThresholds()
+        if not isinstance(thresholds, QualityThresholds):
+            raise TypeError(
+                f"thresholds must be a QualityThresholds, got {type(thresholds).__name__}"
+            )
+        self.thresholds = thresholds
+        self._design()
+        self.reset()
+
+    # ------------------------------------------------------------------ design
+
+    def _design(self) -> None:
+        n, fs = self.n_window, self.sfreq
+        th = self.thresholds
+        t = (np.arange(n) - (n - 1) / 2.0) / fs
+        families = (50.0, 60.0) if self.mains_freq is None else (self.mains_freq,)
+        freqs: list[float] = []
+        for f0 in families:
+            k = 1
+            while k * f0 <= self.h_freq + 1e-9:
+                if all(abs(k * f0 - g) > 1e-9 for g in freqs):
+                    freqs.append(k * f0)
+                k += 1
+        if not freqs:
+            raise ValueError(
+                f"No mains harmonic at or below h_freq={self.h_freq:g} Hz; raise sfreq"
+            )
+        # Harmonic membership of every family (300 Hz belongs to 50 and 60 Hz).
+        member = np.array([[abs(f / f0 - round(f / f0)) < 1e-9 for f in freqs] for f0 in families])
+        n_h = len(freqs)
+        h = np.asarray(freqs)
+        basis = np.empty((n, 2 + 2 * n_h))
+        basis[:, 0] = 1.0
+        basis[:, 1] = t
+        basis[:, 2::2] = np.cos(2.0 * np.pi * h[None, :] * t[:, None])
+        basis[:, 3::2] = np.sin(2.0 * np.pi * h[None, :] * t[:, None])
+        self._basis = basis
+        self._t = t
+        self._proj = np.linalg.pinv(basis)  # (n_regressors, n)
+        self._families = np.asarray(families)
+        self._member = member
+        # Spectrum of the residual.
+        self._hann = np.hanning(n + 1)[:-1]
+        rfreqs = np.fft.rfftfreq(n, 1.0 / fs)
+        self._df = fs / n
+        self._psd_scale = 2.0 / (fs * float(np.sum(self._hann**2)))
+        self._low_bins = np.flatnonzero((rfreqs > 0.0) & (rfreqs < self.l_freq))
+        self._band_bins = np.flatnonzero((rfreqs >= self.l_freq) & (rfreqs <= self.h_freq))
+        # Neighbour-averaging matrix: broadband PSD under each mains line.
+        near, far = _NEIGHBOUR_BINS
+        in_band = (rfreqs >= self.l_freq) & (rfreqs <= self.h_freq)
+        weights = np.zeros((n_h, rfreqs.size))
+        for i, f in enumerate(h):
+            dist = np.abs(rfreqs - f) / self._df
+            sel = in_band & (dist >= near) & (dist <= far)
+            if not sel.any():
+                sel = in_band
+            weights[i, sel] = 1.0 / sel.sum()
+        self._neighbours = weights
+        self._window_time_s = n / fs
+        self._smooth = max(1, min(n // 2, int(round(3.0 * fs / (self.mains_freq or 50.0)))))
+        self._clip_run = max(3, int(math.ceil(th.clip_run_s * fs - 1e-9)))
+        self._flat_run = max(2, int(math.ceil(th.flat_run_fraction * n - 1e-9)))
+        self._hold_windows = int(math.ceil(th.hold_s / self.window_s - 1e-9))
+        self._pinned_windows = max(1, int(math.ceil(th.off_pinned_s / self.window_s - 1e-9)))
+        self._history = max(1, int(round(th.noise_history_s / self.window_s)))
+        self._noise_min = max(1, int(math.ceil(th.noise_min_s / self.window_s - 1e-9)))
+        self._bg_min = max(1, int(math.ceil(th.background_min_s / self.window_s - 1e-9)))
+
+    def reset(self) -> None:
+        """Forget everything; the next block starts a new stream at sample 0."""
+        self._buffer = np.zeros((self.n_channels, self.n_window))
+        self._filled = 0
+        self._n_seen = 0  # samples of completed windows
+        self._since_bad = np.full(self.n_channels, np.iinfo(np.int64).max // 2, dtype=np.int64)
+        self._pinned = np.zeros(self.n_channels, dtype=np.int64)
+        # Ring buffers: emg_uv of the usable windows (noise floor); low_uv and excursion_uv
+        # of the windows with contact and without clipping (motion background).
+        n_ch, n_hist = self.n_channels, self._history
+        self._noise_hist = np.zeros((n_ch, n_hist))
+        self._noise_count = np.zeros(n_ch, dtype=np.int64)
+        self._noise_pos = np.zeros(n_ch, dtype=np.int64)
+        self._bg_hist = np.zeros((n_ch, 2, n_hist))
+        self._bg_count = np.zeros(n_ch, dtype=np.int64)
+        self._bg_pos = np.zeros(n_ch, dtype=np.int64)
+        self._last_level: NDArray[np.float64] | None = None
+
+    # ------------------------------------------------------------------ streaming
+
+    def process(self, block: NDArray[np.float64]) -> list[QualityReport]:
+        """Add samples; return the reports of the windows they complete.
+
+        Parameters
+        ----------
+        block : ndarray of float, shape (n_channels, n_times)
+            The next raw samples in volts (any ``n_times``, including 0). NaN and inf are
+            refused.
+
+        Returns
+        -------
+        reports : list of QualityReport
+            One per window completed by this block, in time order (often empty).
+        """
+        x = check_block(block, n_channels=self.n_channels)
+        n = self.n_window
+        windows: list[NDArray[np.float64]] = []
+        pos = 0
+        n_times = x.shape[1]
+        if self._filled:
+            take = min(n - self._filled, n_times)
+            self._buffer[:, self._filled : self._filled + take] = x[:, :take]
+            self._filled += take
+            pos = take
+            if self._filled == n:
+                windows.append(self._buffer.copy()[None])
+                self._filled = 0
+        n_full = (n_times - pos) // n
+        if n_full:
+            chunk = x[:, pos : pos + n_full * n].reshape(self.n_channels, n_full, n)
+            windows.append(chunk.transpose(1, 0, 2))
+            pos += n_full * n
+        rest = n_times - pos
+        if rest:
+            self._buffer[:, :rest] = x[:, pos:]
+            self._filled = rest
+        reports: list[QualityReport] = []
+        if not windows:
+            return reports
+        stacked = np.concatenate(windows, axis=0) if len(windows) > 1 else windows[0]
+        for b0 in range(0, stacked.shape[0], _BATCH):
+            batch = np.ascontiguousarray(stacked[b0 : b0 + _BATCH])
+            reports.extend(self._reports(self._features(batch)))
+        return reports
+
+    # ------------------------------------------------------------------ features
+
+    def _features(self, win: NDArray[np.float64]) -> dict[str, NDArray[Any]]:
+        """Window features, each of shape (n_windows, n_channels)."""
+        th = self.thresholds
+        n = self.n_window
+        beta = win @ self._proj.T  # (n_win, n_ch, n_regressors)
+        resid = win - beta @ self._basis.T
+        spec = np.fft.rfft(resid * self._hann, axis=-1)
+        psd = (spec.real**2 + spec.imag**2) * self._psd_scale  # one-sided, V^2/Hz
+        p_low = psd[..., self._low_bins].sum(axis=-1) * self._df
+        p_band = psd[..., self._band_bins].sum(axis=-1) * self._df
+        line = 0.5 * (beta[..., 2::2] ** 2 + beta[..., 3::2] ** 2)  # (..., n_h)
+        chance = (psd @ self._neighbours.T) / self._window_time_s  # broadband under lines
+        fam_line = line @ self._member.T.astype(np.float64)  # (..., n_families)
+        fam_chance = chance @ self._member.T.astype(np.float64)
+        fam_hum = np.maximum(fam_line - fam_chance, 0.0)
+        pick = np.argmax(fam_hum, axis=-1)
+        p_hum = np.take_along_axis(fam_hum, pick[..., None], axis=-1)[..., 0]
+        hum_freq = self._families[pick]
+        # Energy bookkeeping: what the line fit took but is not hum belongs to the EMG band.
+        p_emg = p_band + line.sum(axis=-1) - p_hum
+        slope = beta[..., 1]
+        p_low = p_low + (slope * self._window_time_s) ** 2 / 12.0
+        # Excursion: peak-to-peak of the signal without hum, smoothed over 3 mains periods
+        # (the moving average nulls the lines and keeps below about 10 Hz: steps, drift,
+        # motion; EMG and QRS complexes are averaged away), and the jump of the smoothed
+        # level from the end of the previous window, so a step at a window edge counts.
+        slow = resid + slope[..., None] * self._t + beta[..., :1]
+        csum = np.cumsum(slow, axis=-1)
+        m = self._smooth
+        smooth = csum[..., m - 1 :].copy()
+        smooth[..., 1:] -= csum[..., :-m]
+        smooth /= m
+        excursion = smooth.max(axis=-1) - smooth.min(axis=-1)
+        first, last = smooth[..., 0], smooth[..., -1]
+        before = np.concatenate(
+            [(first[0] if self._last_level is None else self._last_level)[None], last[:-1]]
+        )
+        self._last_level = last[-1].copy()
+        excursion = np.maximum(excursion, np.abs(first - before))
+        denom = np.maximum(p_emg, _POWER_FLOOR)
+        xmax = win.max(axis=-1)
+        xmin = win.min(axis=-1)
+        at_max = win == xmax[..., None]
+        at_min = win == xmin[..., None]
+        # Longest runs of: the maximum, the minimum, a repeated value, and (with a clip
+        # level) each rail; one vectorised pass over the stacked masks.
+        masks = [at_max, at_min, np.zeros_like(at_max)]
+        masks[2][..., 1:] = win[..., 1:] == win[..., :-1]
+        if self.clip_level_v is not None:
+            rail = self.clip_level_v * (1.0 - th.clip_tolerance)
+            hi = win >= rail
+            lo = win <= -rail
+            masks += [hi, lo]
+        runs = _longest_run(np.stack(masks))
+        run_max, run_min = runs[0], runs[1]
+        identical = runs[2] + 1
+        run_top = np.maximum(run_max, run_min)
+        run_bottom = np.minimum(run_max, run_min)
+        constant = xmax == xmin
+        if self.clip_level_v is not None:
+            clip_fraction = (hi.sum(axis=-1) + lo.sum(axis=-1)) / n
+            run_hi, run_lo = runs[3], runs[4]
+            rail_run = np.maximum(run_hi, run_lo)
+            rail_to_rail = (run_hi >= self._clip_run) & (run_lo >= self._clip_run)
+            # Pinned: nearly the whole window at one rail (an open input drifting off).
+            pinned = np.maximum(hi.sum(axis=-1), lo.sum(axis=-1)) >= 0.9 * n
+        else:
+            # Flat tops: samples sharing the window's maximum or minimum, when at least 3 do
+            # (a continuous-valued signal reaches each extreme once).
+            n_max = at_max.sum(axis=-1)
+            n_min = at_min.sum(axis=-1)
+            n_top = np.where(n_max >= 3, n_max, 0) + np.where(n_min >= 3, n_min, 0)
+            clip_fraction = np.where(constant, 0.0, n_top / n)
+            rail_run = np.zeros(win.shape[:2], dtype=np.int64)
+            rail_to_rail = np.zeros(win.shape[:2], dtype=bool)
+            pinned = np.zeros(win.shape[:2], dtype=bool)
+        # Flat tops: identical values at the window's extreme (a constant window is a flat
+        # line, not a flat top, unless it sits at a known rail).
+        top_run = np.where(constant, 0, run_top)
+        rail_to_rail = rail_to_rail | (~constant & (run_bottom >= self._clip_run))
+        clip_run = np.maximum(rail_run, top_run)
+        std = win.std(axis=-1)
+        at_rail = clip_fraction >= 0.5
+        flat_line = ((std < th.flat_rms_uv * _UV) | (identical >= self._flat_run)) & ~at_rail
+        hum_ratio = p_hum / denom
+        low_ratio = p_low / denom
+        hum_uv = np.sqrt(p_hum) / _UV
+        low_uv = np.sqrt(p_low) / _UV
+        electrode_off = (
+            (hum_uv >= th.off_mains_uv) & (hum_ratio >= th.off_mains_ratio)
+        ) | rail_to_rail
+        saturated = (clip_fraction >= th.max_clip_fraction) | (clip_run >= self._clip_run)
+        excursion_uv = excursion / _UV
+        emg_uv = np.sqrt(np.maximum(p_emg, 0.0)) / _UV
+        # The absolute levels of the motion rules are applied in _reports, where they adapt
+        # to the recent background; the spectral conditions are fixed.
+        low_dominant = low_ratio >= th.motion_ratio
+        step_dominant = excursion_uv >= th.step_ratio * emg_uv
+        mains = (hum_uv >= th.mains_uv) & (hum_ratio >= th.mains_ratio)
+        feats: dict[str, NDArray[Any]] = {
+            "electrode_off": electrode_off,
+            "saturated": saturated,
+            "flat_line": flat_line,
+            "low_dominant": low_dominant,
+            "step_dominant": step_dominant,
+            "mains": mains,
+            "rail_to_rail": rail_to_rail,
+            "pinned": pinned,
+            "emg_uv": emg_uv,
+            "excursion_uv": excursion_uv,
+            "low_uv": low_uv,
+            "low_ratio": low_ratio,
+            "hum_uv": hum_uv,
+            "hum_ratio": hum_ratio,
+            "hum_freq": hum_freq,
+            "slope_uv_per_s": np.abs(slope) / _UV,
+            "offset_uv": beta[..., 0] / _UV,
+            "clip_fraction": clip_fraction,
+            "clip_run_s": clip_run / self.sfreq,
+        }
+        # The numbers of the reports, (n_windows, n_fields, n_channels): each report holds
+        # read-only views into this one array.
+        feats["values"] = _readonly(np.stack([feats[key] for key in _VALUE_FIELDS], axis=1))
+        return feats
+
+    # ------------------------------------------------------------------ reports
+
+    def _reports(self, feats: dict[str, NDArray[Any]]) -> list[QualityReport]:
+        th = self.thresholds
+        out: list[QualityReport] = []
+        n_ch = self.n_channels
+        for w in range(feats["emg_uv"].shape[0]):
+            emg = feats["emg_uv"][w]
+            low = feats["low_uv"][w]
+            exc = feats["excursion_uv"][w]
+            # Running statistics of the windows before this one: the noise floor (usable
+            # windows) and the background the motion rules must stand out from (ECG,
+            # ordinary movement; every window with contact and no clipping).
+            noise = np.full(n_ch, np.nan)
+            low_level = np.full(n_ch, th.motion_uv)
+            step_level = np.full(n_ch, th.step_uv)
+            for c in range(n_ch):
+                count = int(self._noise_count[c])
+                if count >= self._noise_min:
+                    k = int(th.noise_percentile / 100.0 * (count - 1))
+                    noise[c] = np.partition(self._noise_hist[c, :count], k)[k]
+                count = int(self._bg_count[c])
+                if count >= self._bg_min:
+                    k = int(th.background_percentile / 100.0 * (count - 1))
+                    level = np.partition(self._bg_hist[c, :, :count], k, axis=-1)[:, k]
+                    low_level[c] = min(
+                        max(th.motion_uv, th.motion_adapt * level[0]),
+                        th.motion_adapt_max * th.motion_uv,
+                    )
+                    step_level[c] = min(
+                        max(th.step_uv, th.motion_adapt * level[1]),
+                        th.motion_adapt_max * th.step_uv,
+                    )
+            low_burst = (low >= low_level) & feats["low_dominant"][w]
+            step = (exc >= step_level) & feats["step_dominant"][w]
+            motion = low_burst | step
+            self._pinned = np.where(feats["pinned"][w], self._pinned + 1, 0)
+            long_pinned = self._pinned >= self._pinned_windows
+            off = feats["electrode_off"][w] | long_pinned
+            sat = feats["saturated"][w]
+            flat = feats["flat_line"][w]
+            bad = off | sat | flat | motion
+            self._since_bad = np.where(bad, 0, self._since_bad + 1)
+            usable = ~bad & (self._since_bad > self._hold_windows)
+            contact = ~(off | sat | flat)
+            for c in range(n_ch):
+                if usable[c]:
+                    pos = int(self._noise_pos[c])
+                    self._noise_hist[c, pos] = emg[c]
+                    self._noise_pos[c] = (pos + 1) % self._history
+                    self._noise_count[c] = min(int(self._noise_count[c]) + 1, self._history)
+                if contact[c]:
+                    pos = int(self._bg_pos[c])
+                    self._bg_hist[c, :, pos] = (low[c], exc[c])
+                    self._bg_pos[c] = (pos + 1) % self._history
+                    self._bg_count[c] = min(int(self._bg_count[c]) + 1, self._history)
+            state = {
+                "off": off,
+                "long_pinned": long_pinned,
+                "low_burst": low_burst,
+                "step": step,
+                "usable": usable,
+            }
+            reasons = tuple(
+                self._reason(name, c, feats, w, state) for c, name in enumerate(self.ch_names)
+            )
+            start = self._n_seen
+            self._n_seen += self.n_window
+            row = feats["values"][w]
+            values = {key: row[i] for i, key in enumerate(_VALUE_FIELDS)}
+            out.append(
+                QualityReport(
+                    start=start,
+                    stop=self._n_seen,
+                    sfreq=self.sfreq,
+                    ch_names=self.ch_names,
+                    usable=_readonly(usable),
+                    electrode_off=_readonly(np.array(off)),
+                    saturated=_readonly(np.array(sat)),
+                    flat_line=_readonly(np.array(flat)),
+                    motion=_readonly(motion),
+                    mains=_readonly(np.array(feats["mains"][w])),
+                    noise_floor_uv=_readonly(noise),
+                    reasons=reasons,
+                    **values,
+                )
+            )
+        return out
+
+    def _reason(
+        self,
+        name: str,
+        c: int,
+        feats: dict[str, NDArray[Any]],
+        w: int,
+        state: dict[str, NDArray[np.bool_]],
+    ) -> str:
+        hum = float(feats["hum_uv"][w, c])
+        if state["off"][c]:
+            if state["long_pinned"][c]:
+                detail = "pinned at the rail"
+            elif feats["rail_to_rail"][w, c]:
+                detail = "rail to rail"
+            else:
+                detail = f"mains {_fmt_uv(hum)}"
+            return f"{name} electrode lost contact ({detail})"
+        if feats["saturated"][w, c]:
+            frac = float(feats["clip_fraction"][w, c])
+            if self.clip_level_v is not None and frac > 0:
+                return f"{name} channel saturated ({100 * frac:.0f} % of samples at the rail)"
+            run_ms = 1000.0 * float(feats["clip_run_s"][w, c])
+            return (
+                f"{name} channel saturated (flat-topped for up to {run_ms:.0f} ms, "
+                f"{100 * frac:.0f} % of samples)"
+            )
+        if feats["flat_line"][w, c]:
+            return f"{name} signal flat (stuck or shorted input)"
+        if state["low_burst"][c]:
+            low = float(feats["low_uv"][w, c])
+            return f"{name} motion artefact ({_fmt_uv(low)} below {self.l_freq:g} Hz)"
+        if state["step"][c]:
+            exc = float(feats["excursion_uv"][w, c])
+            return f"{name} electrode pop or movement step ({_fmt_uv(exc)})"
+        if not state["usable"][c]:
+            return f"{name} settling after an artefact"
+        if feats["mains"][w, c]:
+            return f"{name} mains hum {_fmt_uv(hum)}"
+        return ""
