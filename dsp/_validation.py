@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "check_block",
+    "check_n_channels",
     "check_option",
     "check_positive",
     "check_sfreq",
@@ -41,6 +42,26 @@ def check_sfreq(sfreq: Any) -> float:
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"sfreq must be a finite sampling rate > 0 Hz, got {sfreq!r} instead")
     return value
+
+
+def check_n_channels(n_channels: Any) -> int:
+    """Return ``n_channels`` after checking it is a positive integer.
+
+    Raises
+    ------
+    TypeError
+        If it is not an integer (bools included).
+    ValueError
+        If it is below 1.
+    """
+    if isinstance(n_channels, bool) or not isinstance(n_channels, int | np.integer):
+        raise TypeError(
+            f"n_channels must be a positive integer, got {type(n_channels).__name__} "
+            f"({n_channels!r}) instead"
+        )
+    if n_channels < 1:
+        raise ValueError(f"n_channels must be a positive integer, got {n_channels!r} instead")
+    return int(n_channels)
 
 
 def check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:

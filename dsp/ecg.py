@@ -30,12 +30,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import windows
 
-from dsp._validation import check_block, check_option, check_positive
+from dsp._validation import check_block, check_n_channels, check_option, check_positive
 from dsp.filters import design_highpass
 from dsp.rpeaks import (
     RPeakDetector,
     _check_min_sfreq,
-    _check_n_channels,
     _check_reference,
 )
 from dsp.sosfilter import SosFilter
@@ -194,7 +193,7 @@ class EcgSuppressor:
         l_freq: float = 30.0,
     ) -> None:
         self.sfreq = _check_min_sfreq(sfreq)
-        self.n_channels = _check_n_channels(n_channels)
+        self.n_channels = check_n_channels(n_channels)
         self.method: Method = check_option("method", method, ECG_METHODS)
         self.reference = _check_reference(reference, self.n_channels)
         self.detector: RPeakDetector | None = None

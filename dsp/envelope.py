@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dsp._validation import check_block, check_positive, check_sfreq, check_signal
+from dsp._validation import check_block, check_n_channels, check_positive, check_sfreq, check_signal
 
 __all__ = [
     "DEFAULT_RMS_WINDOW_S",
@@ -40,18 +40,6 @@ MAX_RMS_WINDOW_S = 5.0
 #: Samples handled per internal pass; bounds the temporary memory of one-shot processing
 #: (about 10 arrays of ``n_channels * _MAX_PASS_TIMES`` float64). Output does not depend on it.
 _MAX_PASS_TIMES = 1 << 16
-
-
-def _check_n_channels(n_channels: Any) -> int:
-    """Return ``n_channels`` after checking it is a positive integer."""
-    if isinstance(n_channels, bool) or not isinstance(n_channels, int | np.integer):
-        raise TypeError(
-            f"n_channels must be a positive integer, got {type(n_channels).__name__} "
-            f"({n_channels!r}) instead"
-        )
-    if n_channels < 1:
-        raise ValueError(f"n_channels must be a positive integer, got {n_channels!r} instead")
-    return int(n_channels)
 
 
 def _check_noise_rms(noise_rms: Any, n_channels: int) -> NDArray[np.float64]:
@@ -197,7 +185,7 @@ class MovingRms:
         noise_rms: ArrayLike | None = None,
     ) -> None:
         self.sfreq = check_sfreq(sfreq)
-        self.n_channels = _check_n_channels(n_channels)
+        self.n_channels = check_n_channels(n_channels)
         self.window_s = check_positive("window_s", window_s)
         if self.window_s > MAX_RMS_WINDOW_S:
             raise ValueError(
@@ -323,7 +311,7 @@ class Tkeo:
 
     def __init__(self, sfreq: float, n_channels: int) -> None:
         self.sfreq = check_sfreq(sfreq)
-        self.n_channels = _check_n_channels(n_channels)
+        self.n_channels = check_n_channels(n_channels)
         self.delay_s = 1.0 / self.sfreq
         self._last_two = np.zeros((self.n_channels, 2))  # x[n-2], x[n-1] before the block
 

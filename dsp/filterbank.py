@@ -13,7 +13,7 @@ import logging
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dsp._validation import check_sfreq
+from dsp._validation import check_n_channels, check_sfreq
 from dsp.filters import (
     DEFAULT_H_FREQ,
     DEFAULT_L_FREQ,
@@ -21,7 +21,7 @@ from dsp.filters import (
     _design_bandpass,
     design_mains_notch,
 )
-from dsp.sosfilter import SosFilter, _check_n_channels
+from dsp.sosfilter import SosFilter
 
 __all__ = ["EmgFilterBank"]
 
@@ -84,7 +84,7 @@ class EmgFilterBank:
         order: int = 4,
     ) -> None:
         sfreq = check_sfreq(sfreq)
-        n_channels = _check_n_channels(n_channels)
+        n_channels = check_n_channels(n_channels)
         mains = _check_mains_freq(mains_freq)
         # stacklevel 3: the clipping warning points at the code constructing the bank.
         sos, l_eff, h_eff = _design_bandpass(sfreq, l_freq, h_freq, order, stacklevel=3)

@@ -20,9 +20,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal
 
-from dsp._validation import check_block, check_positive, check_sfreq
+from dsp._validation import check_block, check_n_channels, check_positive, check_sfreq
 from dsp.filters import MAINS_FREQS, MAX_EDGE_FRACTION
-from dsp.sosfilter import _check_n_channels
 
 __all__ = [
     "DEFAULT_THRESHOLD_DB",
@@ -169,7 +168,7 @@ class MainsDetector:
         n_revise: int = 10,
     ) -> None:
         self.sfreq = check_sfreq(sfreq)
-        self.n_channels = _check_n_channels(n_channels)
+        self.n_channels = check_n_channels(n_channels)
         window_s = check_positive("window_s", window_s)
         low, high = _WINDOW_S_RANGE
         if not low <= window_s <= high:

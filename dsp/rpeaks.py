@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 from scipy import signal
 from scipy.ndimage import maximum_filter1d
 
-from dsp._validation import check_block, check_positive, check_sfreq
+from dsp._validation import check_block, check_n_channels, check_positive, check_sfreq
 from dsp.filters import design_bandpass
 
 __all__ = ["MIN_SFREQ", "RPeakDetector", "RPeaks"]
@@ -178,7 +178,7 @@ class RPeakDetector:
         template_snr: float = 20.0,
     ) -> None:
         self.sfreq = _check_min_sfreq(sfreq)
-        self.n_channels = _check_n_channels(n_channels)
+        self.n_channels = check_n_channels(n_channels)
         self.reference = _check_reference(reference, self.n_channels)
         self.l_freq = check_positive("l_freq", l_freq)
         self.h_freq = check_positive("h_freq", h_freq)
@@ -455,16 +455,6 @@ def _check_min_sfreq(sfreq: float) -> float:
             f"at least {MIN_SFREQ:g} Hz"
         )
     return value
-
-
-def _check_n_channels(n_channels: int) -> int:
-    if (
-        isinstance(n_channels, bool)
-        or not isinstance(n_channels, int | np.integer)
-        or n_channels < 1
-    ):
-        raise ValueError(f"n_channels must be a positive integer, got {n_channels!r} instead")
-    return int(n_channels)
 
 
 def _check_reference(reference: int, n_channels: int) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal
 
-from dsp._validation import check_block
+from dsp._validation import check_block, check_n_channels
 
 __all__ = ["SosFilter"]
 
@@ -56,7 +56,7 @@ class SosFilter:
         self, sos: ArrayLike, n_channels: int, *, seed_from_first_sample: bool = True
     ) -> None:
         sos_arr = _check_sos(sos)
-        self.n_channels = _check_n_channels(n_channels)
+        self.n_channels = check_n_channels(n_channels)
         if not isinstance(seed_from_first_sample, bool | np.bool_):
             raise TypeError(
                 "seed_from_first_sample must be a bool, got "
@@ -167,15 +167,3 @@ def _check_sos(sos: Any) -> NDArray[np.float64]:
             f"{out[:, 3].tolist()} instead"
         )
     return out
-
-
-def _check_n_channels(n_channels: Any) -> int:
-    """Return ``n_channels`` after checking it is a positive integer."""
-    if isinstance(n_channels, bool) or not isinstance(n_channels, int | np.integer):
-        raise TypeError(
-            f"n_channels must be a positive integer, got {type(n_channels).__name__} "
-            f"({n_channels!r}) instead"
-        )
-    if n_channels < 1:
-        raise ValueError(f"n_channels must be a positive integer, got {n_channels!r} instead")
-    return int(n_channels)

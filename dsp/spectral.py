@@ -16,8 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import fft, signal
 
-from dsp._validation import check_block, check_positive, check_sfreq
-from dsp.envelope import _check_n_channels
+from dsp._validation import check_block, check_n_channels, check_positive, check_sfreq
 
 __all__ = [
     "DEFAULT_SILENCE_RMS_V",
@@ -194,7 +193,7 @@ class SpectralFeatures:
         silence_rms_v: float = DEFAULT_SILENCE_RMS_V,
     ) -> None:
         self.sfreq = check_sfreq(sfreq)
-        self.n_channels = _check_n_channels(n_channels)
+        self.n_channels = check_n_channels(n_channels)
         self.window_s = check_positive("window_s", window_s)
         self.step_s = check_positive("step_s", step_s)
         self.silence_rms_v = check_positive("silence_rms_v", silence_rms_v, allow_zero=True)
