@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from host.cli.devices import describe_device_info, device_info_dict
+from host.cli.live_dsp import LiveDsp
 from host.errors import ConfigError, TransportError
 from host.protocol import Command, DeviceInfoFrame, Frame, LateFrame, SamplesFrame
 from host.transports import DEFAULT_BAUDRATE, LinkEvent, SerialTransport, Transport, TransportItem
@@ -115,6 +116,8 @@ class StreamMonitor:
         self._last_tick_s = start_s
         self._last_received = 0
         self._last_lost = 0
+        self.dsp: LiveDsp | None = None
+        self._dsp_info: DeviceInfoFrame | None = None
         self._reset_window()
 
     def _reset_window(self) -> None:
@@ -126,8 +129,19 @@ class StreamMonitor:
         self._sum: NDArray[np.float64] | None = None
         self._sum_sq: NDArray[np.float64] | None = None
 
+    def _feed_dsp(self, item: TransportItem) -> None:
+        info = self.transport.device_info
+        if info is not self._dsp_info and (
+            self._dsp_info is None or info is None or _differs(info, self._dsp_info)
+        ):
+            self._dsp_info = info
+            self.dsp = LiveDsp.for_device(info)
+        if self.dsp is not None and not isinstance(item, LateFrame):
+            self.dsp.observe(item)
+
     def observe(self, item: TransportItem) -> None:
         """Account for one item from the transport."""
+        self._feed_dsp(item)
         frame = item.frame if isinstance(item, LateFrame) else item
         if not isinstance(frame, Frame):
             return  # link events, gaps, decode issues: the counters tell those
@@ -203,6 +217,8 @@ class StreamMonitor:
             "rms_unit": unit,
             "rms": {k: round(v, 3) for k, v in rms.items()},
         }
+        if self.dsp is not None:
+            record.update(self.dsp.tick())
         self._last_tick_s = now_s
         self._last_received = stats.frames_received
         self._last_lost = stats.frames_lost
@@ -264,11 +280,18 @@ def _human(record: dict[str, Any]) -> str:
     else:
         rms = "RMS -"
     state = "" if r["connected"] else "  [disconnected]"
+    clean = ""
+    if r.get("envelope_uv"):
+        values = "  ".join(f"{v:.1f}" for v in r["envelope_uv"].values())
+        mains = f"{r['mains_hz']:g} Hz notched" if r.get("mains_hz") else "no mains yet"
+        problems = {k: v for k, v in r.get("quality", {}).items() if v != "ok"}
+        quality = "; ".join(problems.values()) if problems else "signal ok"
+        clean = f" | clean {values} uV, {mains}, {quality}"
     return (
         f"[{r['elapsed_s']:7.1f} s] {r['frames_per_s']:6.1f} fr/s {r['sample_rate_hz']:7.1f} Hz"
         f" | loss {r['loss_pct']:5.2f}% | crc {r['crc_errors']} framing {r['framing_errors']}"
         f" | gaps {r['gaps']} dup {r['duplicates']} reord {r['reordered']}"
-        f" | reconn {r['reconnects']} | {rms}{state}"
+        f" | reconn {r['reconnects']} | {rms}{clean}{state}"
     )
 
 
