@@ -1,0 +1,359 @@
+"""Tests of dsp.activation: rules on synthetic envelopes, simulator, real data, contract."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.typing import NDArray
+
+from dsp.activation import Activation, ActivationDetector
+from dsp.envelope import MovingRms
+from dsp.preprocess import EmgPreprocessor
+from host.simulator import BodySimulator, builtin_scenario
+
+SFREQ = 1000.0
+UV = 1e-6
+REST_V = 5 * UV
+BURST_V = 50 * UV
+RMS_WINDOW_S = 0.15
+SAMPLE_DATA = (
+    Path(__file__).resolve().parents[1] / "data" / "03_emggo_onset_and_ecg" / "Sample_Data.npz"
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _envelope(
+    bursts: list[tuple[float, float]],
+    duration_s: float,
+    *,
+    seed: int = 0,
+    sfreq: float = SFREQ,
+    n_channels: int = 1,
+) -> NDArray[np.float64]:
+    """150 ms moving RMS of white noise at REST_V with bursts (start_s, dur_s) at BURST_V."""
+    rng = np.random.default_rng(seed)
+    n = round(duration_s * sfreq)
+    amp = np.full(n, REST_V)
+    for start_s, dur_s in bursts:
+        amp[round(start_s * sfreq) : round((start_s + dur_s) * sfreq)] = BURST_V
+    x = amp * rng.standard_normal((n_channels, n))
+    return MovingRms(sfreq, n_channels, window_s=RMS_WINDOW_S).process(x)
+
+
+def _detect_all(
+    det: ActivationDetector,
+    env: NDArray[np.float64],
+    usable: NDArray[np.bool_] | None = None,
+    sizes: list[int] | None = None,
+) -> list[Activation]:
+    """Run the detector over ``env`` in blocks of ``sizes`` (cycled), then flush."""
+    out: list[Activation] = []
+    n = env.shape[1]
+    pos, k = 0, 0
+    while pos < n:
+        step = n if not sizes else sizes[k % len(sizes)]
+        stop = min(n, pos + step)
+        ok = None if usable is None else usable[..., pos:stop]
+        out.extend(det.process(env[:, pos:stop], ok))
+        pos, k = stop, k + 1
+    out.extend(det.flush())
+    return sorted(out, key=lambda a: (a.channel, a.start_sample))
+
+
+def _times(acts: list[Activation], sfreq: float = SFREQ) -> list[tuple[float, float]]:
+    return [(a.start_sample / sfreq, a.end_sample / sfreq) for a in acts]
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def test_onsets_and_offsets_of_known_bursts() -> None:
+    bursts = [(5.0, 1.0), (9.0, 0.7), (12.0, 2.0), (30.0, 3.0)]
+    env = _envelope(bursts, 40.0)
+    acts = _detect_all(ActivationDetector(SFREQ, 1), env)
+    assert len(acts) == len(bursts)
+    for act, (start_s, dur_s) in zip(acts, bursts, strict=True):
+        onset_err = act.start_sample / SFREQ - start_s
+        # The moving RMS rises within its window and falls one window after the burst.
+        offset_err = act.end_sample / SFREQ - (start_s + dur_s) - RMS_WINDOW_S
+        assert 0.0 <= onset_err < 0.05
+        assert abs(offset_err) < 0.05
+        assert act.baseline_v == pytest.approx(REST_V, rel=0.1)
+        assert act.on_threshold_v > act.off_threshold_v > act.baseline_v
+        assert act.peak_v >= act.mean_v > act.on_threshold_v
+        assert act.mean_v == pytest.approx(BURST_V, rel=0.15)
+        assert not act.interrupted
+
+
+def test_no_detection_on_rest_and_during_warm_up() -> None:
+    det = ActivationDetector(SFREQ, 2)
+    env = _envelope([], 120.0, n_channels=2, seed=3)
+    assert _detect_all(det, env) == []
+    assert np.allclose(det.baseline_v, REST_V, rtol=0.1)
+    # A burst inside the first min_baseline_s is part of the learning, never reported.
+    early = _envelope([(0.5, 1.0)], 10.0)
+    assert _detect_all(ActivationDetector(SFREQ, 1, min_baseline_s=2.0), early) == []
+
+
+def test_minimum_duration() -> None:
+    env = _envelope([(5.0, 0.3), (10.0, 0.6)], 15.0)
+    # The envelope of a 0.3 s burst stays above threshold for about 0.3 s (+/- window).
+    assert _times(_detect_all(ActivationDetector(SFREQ, 1, min_on_s=0.5), env)) == [
+        pytest.approx((10.0, 10.75), abs=0.05)
+    ]
+    assert len(_detect_all(ActivationDetector(SFREQ, 1, min_on_s=0.2), env)) == 2
+
+
+def test_merge_gap_and_min_off() -> None:
+    # Envelope gaps (burst gap minus the 150 ms window): 0.05 s, 0.35 s, 1.35 s.
+    env = _envelope([(5.0, 1.0), (6.2, 1.0), (7.7, 1.0), (10.2, 1.0)], 15.0)
+    kw = {"min_off_s": 0.1}
+    merged = _detect_all(ActivationDetector(SFREQ, 1, merge_gap_s=0.5, **kw), env)
+    assert _times(merged) == [
+        pytest.approx((5.0, 8.85), abs=0.05),
+        pytest.approx((10.2, 11.35), abs=0.05),
+    ]
+    separate = _detect_all(ActivationDetector(SFREQ, 1, merge_gap_s=0.0, **kw), env)
+    assert len(separate) == 3  # the 0.05 s dip is shorter than min_off_s
+    # A long min_off_s bridges every gap but the last.
+    long_off = _detect_all(ActivationDetector(SFREQ, 1, min_off_s=0.5, merge_gap_s=0.0), env)
+    assert len(long_off) == 2
+    # Gaps of merged activations are excluded from the mean.
+    assert merged[0].mean_v == pytest.approx(BURST_V, rel=0.15)
+
+
+def test_unusable_suppresses_and_ends() -> None:
+    env = _envelope([(5.0, 2.0), (10.0, 2.0)], 15.0)
+    usable = np.ones(env.shape[1], dtype=bool)
+    usable[9500:12500] = False  # the whole second burst
+    usable[6000:6100] = False  # 100 ms inside the first
+    acts = _detect_all(ActivationDetector(SFREQ, 1), env, usable)
+    # The first burst is ended at the gap and restarts after it; the second is never seen.
+    assert _times(acts) == [
+        pytest.approx((5.0, 6.0), abs=0.05),
+        pytest.approx((6.1, 7.15), abs=0.05),
+    ]
+    assert acts[0].end_sample == 6000
+    assert acts[0].interrupted
+    assert acts[1].start_sample == 6100
+    assert not acts[1].interrupted
+    # Per-channel masks give the same; a 0.9 s piece before the gap is dropped (min_on_s).
+    assert _detect_all(ActivationDetector(SFREQ, 1), env, usable[np.newaxis]) == acts
+    usable[5900:6000] = False
+    assert len(_detect_all(ActivationDetector(SFREQ, 1, min_on_s=0.95), env, usable)) == 1
+    # Unusable rest is not learnt: a 10x level step while flagged does not move the baseline.
+    det = ActivationDetector(SFREQ, 1)
+    rest = _envelope([], 10.0)
+    det.process(rest)
+    before = det.baseline_v.copy()
+    det.process(10 * rest, np.zeros(rest.shape[1], dtype=bool))
+    # (only the quiet samples of the last update interval before the step are added)
+    assert det.baseline_v == pytest.approx(before, rel=0.01)
+    assert not det.active[0]
+
+
+def test_ongoing_state_and_long_activation_does_not_raise_baseline() -> None:
+    det = ActivationDetector(SFREQ, 1, baseline_s=30.0, max_on_s=50.0)
+    env = _envelope([(10.0, 45.0)], 65.0)
+    det.process(env[:, :40_000])
+    assert det.active[0]
+    assert det.onset_sample[0] == pytest.approx(10_000, abs=50)
+    assert det.baseline_v[0] == pytest.approx(REST_V, rel=0.1)
+    acts = det.process(env[:, 40_000:])
+    assert len(acts) == 1
+    assert acts[0].n_samples / SFREQ == pytest.approx(45.15, abs=0.05)
+    assert not det.active[0]
+    assert det.onset_sample[0] == -1
+    assert det.baseline_v[0] == pytest.approx(REST_V, rel=0.1)
+
+
+def test_lasting_level_change_is_relearnt() -> None:
+    # Rest steps from 5 to 20 uV at 10 s (new posture) and stays there.
+    rng = np.random.default_rng(7)
+    n = round(150 * SFREQ)
+    amp = np.where(np.arange(n) < 10 * SFREQ, REST_V, 4 * REST_V)
+    env = MovingRms(SFREQ, 1, window_s=RMS_WINDOW_S).process(amp * rng.standard_normal((1, n)))
+    det = ActivationDetector(SFREQ, 1, max_on_s=30.0)
+    acts = _detect_all(det, env)
+    assert len(acts) == 1
+    assert acts[0].start_sample == pytest.approx(10_000, abs=50)
+    assert acts[0].n_samples / SFREQ == pytest.approx(30.0, abs=1.0)
+    assert det.baseline_v[0] == pytest.approx(4 * REST_V, rel=0.1)
+    # Without relearning the channel stays active to the end.
+    never = ActivationDetector(SFREQ, 1, max_on_s=None)
+    never.process(env)
+    assert never.active[0]
+
+
+def test_baseline_tracks_slow_change() -> None:
+    # Rest doubles over 5 min (electrode drying); a 2x step over minutes is not activity.
+    rng = np.random.default_rng(5)
+    n = round(300 * SFREQ)
+    amp = REST_V * np.linspace(1.0, 2.0, n)
+    env = MovingRms(SFREQ, 1, window_s=RMS_WINDOW_S).process(amp * rng.standard_normal((1, n)))
+    det = ActivationDetector(SFREQ, 1)
+    assert _detect_all(det, env) == []
+    assert det.baseline_v[0] == pytest.approx(1.9 * REST_V, rel=0.1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=8),
+    seed=st.integers(min_value=0, max_value=3),
+)
+def test_block_size_invariance(sizes: list[int], seed: int) -> None:
+    sfreq = 250.0
+    env = _envelope(
+        [(4.0, 1.0), (5.3, 0.4), (6.0, 0.2), (9.0, 2.0), (14.0, 1.0)],
+        20.0,
+        seed=seed,
+        sfreq=sfreq,
+        n_channels=2,
+    )
+    usable = np.ones(env.shape, dtype=bool)
+    usable[1, 2400:2600] = False
+    usable[0, 3600:3700] = False
+    kw = {
+        "min_on_s": 0.2,
+        "min_off_s": 0.1,
+        "min_baseline_s": 1.0,
+        "update_s": 0.3,
+        "max_on_s": 1.5,
+    }
+    whole = _detect_all(ActivationDetector(sfreq, 2, **kw), env, usable)
+    assert len(whole) >= 6
+    blocks = _detect_all(ActivationDetector(sfreq, 2, **kw), env, usable, sizes)
+    # Identical but for the rounding of the mean, which is summed block by block.
+    assert [dataclasses.replace(a, mean_v=0.0) for a in blocks] == [
+        dataclasses.replace(a, mean_v=0.0) for a in whole
+    ]
+    assert [a.mean_v for a in blocks] == pytest.approx([a.mean_v for a in whole], rel=1e-12)
+
+
+def test_reset_and_empty_block() -> None:
+    env = _envelope([(5.0, 1.0), (9.0, 1.0)], 12.0)
+    det = ActivationDetector(SFREQ, 1)
+    first = _detect_all(det, env)
+    assert det.process(np.empty((1, 0))) == []
+    det.reset()
+    assert det.n_samples == 0
+    assert np.isnan(det.baseline_v[0])
+    assert np.isinf(det.on_threshold_v[0])
+    assert _detect_all(det, env) == first
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first[0].start_sample = 0  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- simulator
+
+
+@lru_cache(maxsize=1)
+def _bursts_run() -> tuple[list[Activation], int]:
+    sim = BodySimulator(builtin_scenario("bursts"), sfreq=SFREQ, accel_sfreq=0.0, seed=1)
+    raw, _ = sim.read(round(120 * SFREQ))
+    pre = EmgPreprocessor(SFREQ, 2, mains_freq=50.0)
+    out = pre.process(raw)
+    det = ActivationDetector(SFREQ, 2)
+    return _detect_all(det, out.envelope), out.first_sample
+
+
+@pytest.mark.parametrize(("channel", "side"), [(0, "left"), (1, "right")])
+def test_simulator_bursts_every_contraction_found(channel: int, side: str) -> None:
+    acts, first_sample = _bursts_run()
+    truth = [
+        t
+        for t in builtin_scenario("bursts").truth()
+        if t.category == "contraction" and t.side in ("bilateral", side)
+    ]
+    assert len(truth) == 20
+    mine = [a for a in acts if a.channel == channel]
+    start = np.array([a.start_sample + first_sample for a in mine]) / SFREQ
+    end = np.array([a.end_sample + first_sample for a in mine]) / SFREQ
+    onset_errors = []
+    matched: set[int] = set()
+    for t in truth:
+        hit = np.flatnonzero((start < t.onset_s + t.duration_s) & (end > t.onset_s))
+        assert hit.size >= 1, f"missed {t}"
+        matched.update(hit.tolist())
+        onset_errors.append(start[hit[0]] - t.onset_s)
+    errors = np.abs(onset_errors)
+    # Envelope group delay (75 ms) plus the ramp of a voluntary contraction.
+    assert np.median(errors) < 0.12
+    assert errors.max() < 0.25
+    assert len(mine) - len(matched) <= 3  # few false detections in 2 min
+
+
+# --------------------------------------------------------------------------- real data
+
+
+def test_emggo_sample_data_burst_count() -> None:
+    data = np.load(SAMPLE_DATA)
+    sfreq = float(data["fs"])
+    emg = np.asarray(data["emg"], dtype=np.float64)[np.newaxis] * UV
+    # The file repeats every sample (content up to 62.5 Hz): keep h_freq below 100 Hz.
+    pre = EmgPreprocessor(sfreq, 1, h_freq=100.0, mains_freq=None, ecg_method="template")
+    out = pre.process(emg)
+    acts = _detect_all(ActivationDetector(sfreq, 1), out.envelope)
+    # The emgGO authors state 56 activation bursts.
+    assert abs(len(acts) - 56) <= 2
+    durations = np.array([a.n_samples for a in acts]) / sfreq
+    assert np.median(durations) == pytest.approx(1.9, abs=0.5)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_bad_input() -> None:
+    det = ActivationDetector(SFREQ, 2)
+    good = np.full((2, 100), REST_V)
+    with pytest.raises(ValueError, match="NaN"):
+        det.process(np.where(np.arange(100) == 3, np.nan, good))
+    with pytest.raises(ValueError, match="shape"):
+        det.process(good[0])
+    with pytest.raises(ValueError, match="channels"):
+        det.process(good[:1])
+    with pytest.raises(TypeError, match="integer"):
+        det.process(np.ones((2, 100), dtype=np.int16))
+    with pytest.raises(ValueError, match=">= 0"):
+        det.process(-good)
+    with pytest.raises(TypeError, match="boolean"):
+        det.process(good, np.ones((2, 100)))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="usable"):
+        det.process(good, np.ones((2, 99), dtype=bool))
+    assert det.n_samples == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"sfreq": 0.0}, ValueError),
+        ({"sfreq": -250.0}, ValueError),
+        ({"sfreq": None}, TypeError),
+        ({"n_channels": 0}, ValueError),
+        ({"n_channels": 1.5}, TypeError),
+        ({"on_k": 0.0}, ValueError),
+        ({"on_k": 2.0, "off_k": 3.0}, ValueError),
+        ({"off_k": -1.0}, ValueError),
+        ({"min_on_s": -0.1}, ValueError),
+        ({"min_off_s": float("nan")}, ValueError),
+        ({"merge_gap_s": "0.5"}, TypeError),
+        ({"baseline_s": 0.0}, ValueError),
+        ({"baseline_s": 10.0, "min_baseline_s": 20.0}, ValueError),
+        ({"update_s": 0.0}, ValueError),
+        ({"min_noise_fraction": -0.1}, ValueError),
+        ({"max_on_s": 0.0}, ValueError),
+        ({"max_on_s": 1.0, "min_baseline_s": 2.0}, ValueError),
+    ],
+)
+def test_bad_parameters(kwargs: dict[str, object], error: type[Exception]) -> None:
+    args: dict[str, object] = {"sfreq": SFREQ, "n_channels": 2, **kwargs}
+    with pytest.raises(error):
+        ActivationDetector(**args)  # type: ignore[arg-type]
