@@ -13,7 +13,7 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
-from dsp._validation import check_block, check_sfreq
+from dsp._validation import check_block, check_option, check_sfreq
 from dsp.ecg import ECG_METHODS, EcgSuppressor, Method
 from dsp.envelope import DEFAULT_RMS_WINDOW_S, MovingRms
 from dsp.filterbank import EmgFilterBank
@@ -85,12 +85,7 @@ class EmgPreprocessor:
         rms_window_s: float = DEFAULT_RMS_WINDOW_S,
     ) -> None:
         self.sfreq = check_sfreq(sfreq)
-        if ecg_method is not None and ecg_method not in ECG_METHODS:
-            allowed = ", ".join(repr(m) for m in (*ECG_METHODS, None))
-            raise ValueError(
-                "Invalid value for the 'ecg_method' parameter. Allowed values are "
-                f"{allowed}, but got {ecg_method!r} instead."
-            )
+        check_option("ecg_method", ecg_method, (*ECG_METHODS, None))
         self.filterbank = EmgFilterBank(
             self.sfreq, n_channels, l_freq=l_freq, h_freq=h_freq, mains_freq=mains_freq
         )

@@ -12,16 +12,15 @@ import asyncio
 import contextlib
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from host.cli.simulate import add_fault_arguments, faults_from_args, resolve_scenario
 from host.cli.stream import stream_transport
 from host.errors import ConfigError
+from host.simulator.device import DeviceConfig, SimulatedDevice
+from host.simulator.pty_server import PtyWearable
 from host.simulator.scenario import TruthEvent, list_builtin_scenarios
 from host.transports import SerialTransport
-
-if TYPE_CHECKING:
-    from host.simulator.device import SimulatedDevice
 
 __all__ = ["add_parser", "run"]
 
@@ -105,9 +104,6 @@ async def _demo(
 
 def run(args: argparse.Namespace) -> int:
     """Run the subcommand."""
-    from host.simulator.device import DeviceConfig, SimulatedDevice
-    from host.simulator.pty_server import PtyWearable
-
     if args.duration is not None and args.duration <= 0:
         raise ConfigError(f"--duration must be positive, got {args.duration}")
     if args.speed <= 0:

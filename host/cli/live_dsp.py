@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dsp.filters import DEFAULT_H_FREQ, MAX_EDGE_FRACTION
 from dsp.mains import MainsDetector
 from dsp.preprocess import EmgPreprocessor
 from dsp.quality import QualityReport, SignalQuality
@@ -42,10 +43,11 @@ class LiveDsp:
         self.info = info
         sfreq, n = info.emg_sfreq, info.n_channels
         self.sfreq = sfreq
-        clip = info.volts_per_count * (1 << (info.adc_bits - 1))
-        self.chain = EmgPreprocessor(sfreq, n, h_freq=min(450.0, 0.9 * sfreq / 2))
+        self.chain = EmgPreprocessor(
+            sfreq, n, h_freq=min(DEFAULT_H_FREQ, MAX_EDGE_FRACTION * sfreq / 2)
+        )
         self.mains = MainsDetector(sfreq, n)
-        self.quality = SignalQuality(sfreq, n, clip_level_v=clip, ch_names=info.channel_names)
+        self.quality = self._new_quality(mains_freq=None)
         self.mains_freq: float | None = None
         self.resets = 0
         self._env_sum = np.zeros(n)
@@ -71,6 +73,18 @@ class LiveDsp:
         elif isinstance(item, StreamRestart):
             self._reset()
 
+    def _new_quality(self, mains_freq: float | None) -> SignalQuality:
+        """Return a signal-quality monitor for this device (fresh state)."""
+        info = self.info
+        clip = info.volts_per_count * (1 << (info.adc_bits - 1))  # full scale, volts
+        return SignalQuality(
+            info.emg_sfreq,
+            info.n_channels,
+            clip_level_v=clip,
+            mains_freq=mains_freq,
+            ch_names=info.channel_names,
+        )
+
     def _reset(self) -> None:
         self.chain.reset()
         self.mains.reset()
@@ -83,7 +97,7 @@ class LiveDsp:
             if report.mains_freq is not None and report.mains_freq != self.mains_freq:
                 self.mains_freq = report.mains_freq
                 self.chain.set_mains(report.mains_freq)
-                self.quality = _requalify(self.quality, self.info, report.mains_freq)
+                self.quality = self._new_quality(report.mains_freq)
         out = self.chain.process(volts)
         if out.envelope.shape[1]:
             self._env_sum += out.envelope.sum(axis=1)
@@ -112,15 +126,3 @@ class LiveDsp:
             "quality": quality,
             "dsp_resets": self.resets,
         }
-
-
-def _requalify(old: SignalQuality, info: DeviceInfoFrame, mains_freq: float) -> SignalQuality:
-    """Return a signal-quality monitor that knows the mains frequency (fresh state)."""
-    clip = info.volts_per_count * (1 << (info.adc_bits - 1))
-    return SignalQuality(
-        old.sfreq,
-        old.n_channels,
-        clip_level_v=clip,
-        mains_freq=mains_freq,
-        ch_names=info.channel_names,
-    )

@@ -8,11 +8,13 @@ import logging
 import signal
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from host.errors import ConfigError
 from host.protocol.capture import CAPTURE_SUFFIX
+from host.simulator.device import SUPPORTED_RATES_HZ, DeviceConfig, SimulatedDevice
 from host.simulator.link import FaultInjector, LinkFaults
+from host.simulator.pty_server import PtyWearable
 from host.simulator.scenario import (
     Scenario,
     builtin_scenario,
@@ -21,14 +23,8 @@ from host.simulator.scenario import (
     write_truth,
 )
 
-if TYPE_CHECKING:
-    from host.simulator.device import DeviceConfig
-
 __all__ = ["add_parser", "faults_from_args", "resolve_scenario", "run"]
 
-#: EMG rates the simulated firmware accepts (mirrors ``host.simulator.device``, which is
-#: imported only when the command runs, so that other commands start fast).
-_RATES_HZ = (250.0, 500.0, 1000.0, 2000.0)
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +108,7 @@ def add_parser(subparsers: Any) -> None:
         "--rate",
         type=float,
         default=1000.0,
-        help=f"EMG rate in Hz, one of {', '.join(f'{r:g}' for r in _RATES_HZ)}",
+        help=f"EMG rate in Hz, one of {', '.join(f'{r:g}' for r in SUPPORTED_RATES_HZ)}",
     )
     parser.add_argument(
         "--clock-ppm",
@@ -189,9 +185,6 @@ def _emit(args: argparse.Namespace, text: str, record: dict[str, object]) -> Non
 
 def run(args: argparse.Namespace) -> int:
     """Run the subcommand."""
-    from host.simulator.device import DeviceConfig, SimulatedDevice
-    from host.simulator.pty_server import PtyWearable
-
     scenario = resolve_scenario(args.scenario)
     config = DeviceConfig(emg_sfreq=args.rate, clock_ppm=args.clock_ppm)
     faults = faults_from_args(args)
@@ -244,8 +237,6 @@ def run(args: argparse.Namespace) -> int:
 def _to_files(
     args: argparse.Namespace, scenario: Scenario, config: DeviceConfig, faults: LinkFaults
 ) -> int:
-    from host.simulator.device import SimulatedDevice
-
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)

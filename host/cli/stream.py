@@ -131,11 +131,11 @@ class StreamMonitor:
 
     def _feed_dsp(self, item: TransportItem) -> None:
         info = self.transport.device_info
-        if info is not self._dsp_info and (
-            self._dsp_info is None or info is None or _differs(info, self._dsp_info)
-        ):
+        if info is not self._dsp_info:
+            # A new DEVICE_INFO object: rebuild only if the device says something new.
+            if self._dsp_info is None or info is None or _differs(info, self._dsp_info):
+                self.dsp = LiveDsp.for_device(info)
             self._dsp_info = info
-            self.dsp = LiveDsp.for_device(info)
         if self.dsp is not None and not isinstance(item, LateFrame):
             self.dsp.observe(item)
 

@@ -16,14 +16,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from host.errors import ProtocolError
-from host.protocol.decoder import LateFrame, LinkStats, SampleGap, StreamDecoder, StreamRestart
+from host.protocol.decoder import (
+    LateFrame,
+    LinkStats,
+    SampleGap,
+    StreamDecoder,
+    StreamRestart,
+    unwrap_index,
+)
 from host.protocol.frames import AccelFrame, DeviceInfoFrame, SamplesFrame, StatusFrame
 
 __all__ = ["CAPTURE_SUFFIX", "Capture", "read_capture"]
 
 CAPTURE_SUFFIX = ".sw1"
-_MOD = 1 << 32
-_HALF = 1 << 31
 
 
 @dataclass
@@ -38,7 +43,7 @@ class _Assembler:
     def unwrap(self, first_sample: int) -> int:
         if self.next_index is None:
             return first_sample
-        return self.next_index + (first_sample - self.next_index + _HALF) % _MOD - _HALF
+        return unwrap_index(first_sample, self.next_index)
 
     def add(self, first_sample: int, counts: NDArray[np.int32], *, late: bool) -> None:
         start = self.unwrap(first_sample)

@@ -42,6 +42,7 @@ __all__ = [
     "SampleGap",
     "StreamDecoder",
     "StreamRestart",
+    "unwrap_index",
 ]
 
 logger = logging.getLogger(__name__)
@@ -443,8 +444,7 @@ class StreamDecoder:
         expected = self._next_sample.get(frame_type)
         if expected is None:
             return None
-        delta = (first_sample - expected + _HALF) % _SEQ_MOD - _HALF
-        return expected + delta
+        return unwrap_index(first_sample, expected)
 
     def _track_samples(self, frame: SamplesFrame | AccelFrame, out: list[DecoderItem]) -> None:
         ftype = frame.frame_type
@@ -486,6 +486,24 @@ class StreamDecoder:
                 kept.append((hi, b))
         self._open_gaps[ftype] = kept
         return True
+
+
+def unwrap_index(value: int, expected: int) -> int:
+    """Unwrap a u32 counter to the integer nearest to ``expected`` (an unwrapped index).
+
+    Parameters
+    ----------
+    value : int
+        The counter as received (0 .. 2**32 - 1).
+    expected : int
+        The unwrapped value expected next.
+
+    Returns
+    -------
+    int
+        ``expected`` plus the signed distance from it to ``value``, modulo 2**32.
+    """
+    return expected + (value - expected + _HALF) % _SEQ_MOD - _HALF
 
 
 def _payload_crc(payload: bytes) -> int:

@@ -57,6 +57,7 @@ __all__ = [
     "encode_frame",
     "encode_payload",
     "max_samples_per_frame",
+    "volts_per_count",
 ]
 
 PROTOCOL_VERSION = 1
@@ -130,6 +131,16 @@ class ReplyCode(IntEnum):
     BAD_ARGUMENT = 2
     BUSY = 3
     NOT_ALLOWED = 4
+
+
+def volts_per_count(*, adc_bits: int, adc_bipolar: bool, vref_v: float, gain: float) -> float:
+    """Return the EMG scale from counts to volts at the electrodes.
+
+    ``volts = counts * adc_span_v / 2**adc_bits / gain`` with ``adc_span_v = vref_v``
+    for a unipolar ADC and ``2 * vref_v`` for a bipolar one (``docs/protocol.md`` 5.2).
+    """
+    span = vref_v * (2.0 if adc_bipolar else 1.0)
+    return span / float(1 << adc_bits) / gain
 
 
 def max_samples_per_frame(n_channels: int, sample_format: SampleFormat) -> int:
@@ -469,8 +480,9 @@ class DeviceInfoFrame:
     @property
     def volts_per_count(self) -> float:
         """Scale from EMG counts to volts at the electrodes."""
-        span = self.vref_v * (2.0 if self.adc_bipolar else 1.0)
-        return span / float(1 << self.adc_bits) / self.gain
+        return volts_per_count(
+            adc_bits=self.adc_bits, adc_bipolar=self.adc_bipolar, vref_v=self.vref_v, gain=self.gain
+        )
 
     def _body(self) -> bytes:
         major, minor, patch = self.firmware_version

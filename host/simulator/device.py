@@ -30,6 +30,7 @@ from host.protocol import (
     StatusFrame,
     max_samples_per_frame,
 )
+from host.protocol.frames import volts_per_count
 from host.simulator.body import BodySimulator
 from host.simulator.scenario import Scenario
 
@@ -125,8 +126,9 @@ class DeviceConfig:
     @property
     def volts_per_count(self) -> float:
         """EMG scale, as DEVICE_INFO will state it."""
-        span = self.vref_v * (2.0 if self.adc_bipolar else 1.0)
-        return span / float(1 << self.adc_bits) / self.gain
+        return volts_per_count(
+            adc_bits=self.adc_bits, adc_bipolar=self.adc_bipolar, vref_v=self.vref_v, gain=self.gain
+        )
 
 
 @dataclass
