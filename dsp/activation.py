@@ -87,6 +87,9 @@ class Activation:
     interrupted : bool
         True if the activation was ended by an unusable sample rather than by the
         envelope falling below the offset threshold.
+    brief : bool
+        True for an activation shorter than ``min_on_s`` but at least ``min_brief_s``
+        (reported only when the detector was given ``min_brief_s``): a twitch candidate.
     """
 
     channel: int
@@ -99,6 +102,7 @@ class Activation:
     on_threshold_v: float
     off_threshold_v: float
     interrupted: bool = False
+    brief: bool = False
 
     @property
     def n_samples(self) -> int:
@@ -121,7 +125,7 @@ class _Open:
     count: int = 0
     interrupted: bool = False
 
-    def record(self, channel: int) -> Activation:
+    def record(self, channel: int, *, brief: bool = False) -> Activation:
         return Activation(
             channel=channel,
             start_sample=self.start,
@@ -133,6 +137,7 @@ class _Open:
             on_threshold_v=self.on_thr,
             off_threshold_v=self.off_thr,
             interrupted=self.interrupted,
+            brief=brief,
         )
 
 
@@ -230,6 +235,9 @@ class ActivationDetector:
         20 % of the baseline and chance excursions would count; the default 0.1 keeps the
         onset at least 30 % above rest. Real rest envelopes (ECG residue, postural
         activity) usually fluctuate more and are not affected.
+    min_brief_s : float | None
+        When set, activations shorter than ``min_on_s`` but at least this long are
+        reported too, with ``brief=True`` (twitch candidates); None drops them.
 
     Notes
     -----
@@ -329,6 +337,7 @@ class ActivationDetector:
         update_s: float = DEFAULT_UPDATE_S,
         max_on_s: float | None = DEFAULT_MAX_ON_S,
         min_noise_fraction: float = 0.1,
+        min_brief_s: float | None = None,
     ) -> None:
         self.sfreq = check_sfreq(sfreq)
         self.n_channels = check_n_channels(n_channels)
@@ -358,6 +367,14 @@ class ActivationDetector:
         self.min_noise_fraction = check_positive(
             "min_noise_fraction", min_noise_fraction, allow_zero=True
         )
+        self.min_brief_s = (
+            None if min_brief_s is None else check_positive("min_brief_s", min_brief_s)
+        )
+        if self.min_brief_s is not None and self.min_brief_s > self.min_on_s:
+            raise ValueError(
+                f"min_brief_s must not exceed min_on_s, got {min_brief_s!r} > {min_on_s!r}"
+            )
+        self._min_brief = None if self.min_brief_s is None else round(self.min_brief_s * sfreq)
         self._min_on = round(self.min_on_s * self.sfreq)
         self._min_off = max(round(self.min_off_s * self.sfreq), 1)
         self._merge_gap = round(self.merge_gap_s * self.sfreq)
@@ -404,6 +421,17 @@ class ActivationDetector:
             ],
             dtype=np.int64,
         )
+
+    @property
+    def open_since(self) -> int | None:
+        """Earliest start of an activation not reported yet (ongoing or in its merge gap).
+
+        None when nothing is open: every activation up to now has been returned.
+        """
+        starts = [
+            op.start for ch in self._channels for op in (ch.current, ch.pending) if op is not None
+        ]
+        return min(starts) if starts else None
 
     @property
     def baseline_v(self) -> NDArray[np.float64]:
@@ -462,6 +490,46 @@ class ActivationDetector:
                 out.extend(self._run(c, ch, env[c, pos:stop], ok[c, pos:stop], absolute))
             pos = stop
         self._n += n_times
+        return sorted(out, key=lambda a: (a.start_sample, a.channel))
+
+    def relearn(self, quiet: NDArray[np.float64]) -> list[Activation]:
+        """Take a stretch of envelope as the new resting level, now.
+
+        For a known change of resting level, such as a new posture after a movement
+        (lying to sitting raises paraspinal tone): the baseline and noise of every channel
+        are re-estimated from ``quiet`` alone, the thresholds updated at once, and any
+        ongoing activation ends here (it is returned if it lasted ``min_on_s``, or as
+        brief). Later quiet samples join the new history as usual.
+
+        Parameters
+        ----------
+        quiet : ndarray of float, shape (n_channels, n)
+            Envelope values (V) of the new rest, e.g. the last second or two; NaN ignored.
+
+        Returns
+        -------
+        list of Activation
+            Activations ended by the change.
+        """
+        q = np.asarray(quiet, dtype=np.float64)
+        if q.ndim != 2 or q.shape[0] != self.n_channels:
+            raise ValueError(f"quiet must have shape ({self.n_channels}, n), got {q.shape} instead")
+        out: list[Activation] = []
+        for c, ch in enumerate(self._channels):
+            values = q[c][np.isfinite(q[c])]
+            if values.size == 0:
+                continue
+            if ch.state != _IDLE and ch.current is not None:
+                end = ch.below_start if ch.state == _CLOSING else self._n
+                self._close(ch, end, interrupted=False)
+            self._emit(ch, c, out)
+            ch.history.replace(values)
+            base = float(np.median(values))
+            noise = _MAD_TO_SD * float(np.median(np.abs(values - base)))
+            noise = max(noise, self.min_noise_fraction * base, np.finfo(float).tiny)
+            ch.baseline, ch.noise = base, noise
+            ch.on_thr = base + self.on_k * noise
+            ch.off_thr = base + self.off_k * noise
         return sorted(out, key=lambda a: (a.start_sample, a.channel))
 
     def flush(self) -> list[Activation]:
@@ -528,8 +596,12 @@ class ActivationDetector:
     def _emit(self, ch: _Channel, c: int, out: list[Activation]) -> None:
         """Emit the pending activation if it lasted ``min_on_s``, and forget it."""
         pend = ch.pending
-        if pend is not None and pend.end - pend.start >= self._min_on:
-            out.append(pend.record(c))
+        if pend is not None:
+            length = pend.end - pend.start
+            if length >= self._min_on:
+                out.append(pend.record(c))
+            elif self._min_brief is not None and length >= max(self._min_brief, 1):
+                out.append(pend.record(c, brief=True))
         ch.pending = None
 
     def _run(

@@ -1,0 +1,774 @@
+"""The spasm detector: a causal state machine from cleaned EMG (and trunk motion) to episodes.
+
+:class:`SpasmDetector` joins the per-channel :class:`~dsp.activation.ActivationDetector`,
+the accelerometer's :class:`~dsp.motion.MotionTracker`, the evidence of
+:mod:`dsp.detector.features` and the rules of :mod:`dsp.detector.rules`. It reads no clock
+and does no IO: samples are counted from the first one it is given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dsp._validation import check_block, check_n_channels, check_positive, check_sfreq
+from dsp.activation import Activation, ActivationDetector
+from dsp.calibration import Calibration, Normaliser
+from dsp.detector.episode import EPISODE_SIDES, Episode
+from dsp.detector.features import (
+    EmgEvidence,
+    MotionEvidence,
+    emg_evidence,
+    median_frequency,
+)
+from dsp.detector.history import History
+from dsp.detector.rules import Decision, RuleParams, classify
+from dsp.motion import ACTIVITIES, POSTURES, MotionFrames, MotionTracker, angle_between_deg
+
+__all__ = ["DetectorState", "SpasmDetector"]
+
+#: Rate of the decimated envelope and fine-envelope histories, Hz.
+_BIN_RATE = 100.0
+#: Envelope and motion kept for feature extraction, s (the longest episode measured whole).
+_HISTORY_S = 900.0
+#: Cleaned EMG kept for the median frequency, s.
+_CLEANED_S = 180.0
+#: Motion context before an onset, s (posture, activity and orientation "just before").
+_BEFORE_S = 3.0
+#: Trunk rotation faster than this is voluntary movement, deg/s. Bending, lifting,
+#: sit-to-stand and turning in bed all rotate the trunk by tens of degrees within 1-3 s.
+_TILT_RATE_MOVING = 10.0
+#: Body acceleration above this (RMS over 1 s) is movement whatever the rotation, g. It
+#: stays above the jolts with which myoclonic jerks shake a resting trunk (brief
+#: impulses of about 0.1 g peak), which are not movement.
+_DYNAMIC_MOVING_G = 0.1
+#: Movement-related muscle activity starts before and outlasts visible trunk motion (the
+#: anticipatory postural adjustments of the trunk lead limb movement by 50-100 ms,
+#: Hodges & Richardson 1997, and paraspinal activity continues while the trunk is braked
+#: and settled), so motion frames are widened by this much on both sides, s.
+_MOVEMENT_MARGIN_S = 0.5
+#: A moving stretch this long inside a contraction splits it (a real voluntary movement:
+#: sit-to-stand takes about 2 s), s.
+_MIN_MOVING_PART_S = 2.0
+#: A still stretch this long next to a movement is judged on its own, s.
+_MIN_STILL_PART_S = 1.5
+#: Accelerometer frames may lag the EMG by this much before a decision is taken without
+#: them, s.
+_MAX_MOTION_WAIT_S = 10.0
+#: Resting tone depends on posture (lying < sitting < standing), so after a movement the
+#: rest is relearnt from the envelope of the first still seconds: the movement must have
+#: lasted this long, s ...
+_REBASE_MIN_MOVE_S = 1.0
+#: ... and the trunk must then stay still for this long (the window starts after the
+#: movement margin), s ...
+_REBASE_SETTLE_S = 2.0
+#: ... and the new level must be at most this many times the old rest: a higher level
+#: is a contraction (a spasm right after lifting), not a new tone. Postural tone changes
+#: between lying, sitting and standing stay within about 1-3 times rest (Callaghan &
+#: McGill 2001; O'Sullivan et al. 2002).
+_REBASE_MAX_RATIO = 4.0
+#: Peak contrast over rest a brief activation needs to count as a twitch.
+_TWITCH_STRENGTH = 3.0
+#: Median frequency is measured over at most this much of an episode, s.
+_MDF_MAX_S = 30.0
+
+
+@dataclass(frozen=True)
+class DetectorState:
+    """Live state of a :class:`SpasmDetector` (for a dashboard banner).
+
+    Attributes
+    ----------
+    active : ndarray of bool, shape (n_channels,)
+        Channels within an activation now.
+    onset_sample : int | None
+        Onset of the ongoing contraction (earliest channel), input samples; None if none.
+    baseline_v, on_threshold_v, off_threshold_v : ndarray, shape (n_channels,)
+        Current resting level and thresholds, V.
+    suspected_involuntary : bool
+        The ongoing contraction has lasted at least ``tonic_s`` with the trunk still (or,
+        without an accelerometer, simply lasted that long): an involuntary episode is
+        probably in progress; the final word comes with the episode record.
+    """
+
+    active: NDArray[np.bool_]
+    onset_sample: int | None
+    baseline_v: NDArray[np.float64]
+    on_threshold_v: NDArray[np.float64]
+    off_threshold_v: NDArray[np.float64]
+    suspected_involuntary: bool
+
+
+@dataclass
+class _Region:
+    """Overlapping activations of any channel: one candidate contraction."""
+
+    start: int
+    end: int
+    activations: list[Activation] = field(default_factory=list)
+    brief: bool = False
+
+
+class SpasmDetector:
+    """Detect contractions and tell involuntary spasms from voluntary activity, causally.
+
+    Parameters
+    ----------
+    sfreq : float
+        EMG sampling rate, Hz.
+    n_channels : int
+        EMG channels (1 or 2; the usual left and right erector spinae).
+    sides : sequence of str
+        Side of every channel, ``"left"`` or ``"right"``.
+    accel_sfreq : float | None
+        Accelerometer rate, Hz, or None for EMG-only detection.
+    calibration : Calibration | None
+        The wearer's calibration: amplitudes in %MVC/%RVC instead of µV.
+    rms_window_s : float
+        Window of the moving-RMS envelope given to :meth:`process`; onsets and ends are
+        moved back by half of it, the envelope's delay.
+    rules : RuleParams | None
+        Classification thresholds.
+    sample_offset : int
+        Input index of the first sample given to :meth:`process` (e.g. minus the latency of
+        :class:`dsp.preprocess.EmgPreprocessor`, whose first output samples are
+        pre-roll). Motion frames are timed from input sample 0.
+    max_on_s : float
+        Passed to :class:`~dsp.activation.ActivationDetector`: a contraction this long is
+        taken as a new resting level. Long, because cramps last minutes.
+    merge_gap_s : float
+        Activations of any channel closer than this form one candidate, s.
+
+    Notes
+    -----
+    The method, each rule and its reference are in ``docs/detector.md``. In short:
+
+    1. every channel's envelope goes through an
+       :class:`~dsp.activation.ActivationDetector` (adaptive rest baseline, hysteresis);
+    2. overlapping activations of both sides form one candidate; a candidate that contains
+       both real trunk movement (at least 2 s) and stillness (at least 1.5 s) is split at
+       the changes, so a spasm that freezes walking is judged apart from the walking;
+    3. each part is measured (:func:`~dsp.detector.features.emg_evidence`, trunk motion)
+       and judged by :func:`~dsp.detector.rules.classify`;
+    4. activations shorter than 0.5 s, at least 4x rest and with the trunk still, are
+       reported as ``twitch`` episodes (below the episode threshold).
+
+    Episodes are returned once they have ended, the merge gap has elapsed and (with an
+    accelerometer) motion data up to their end have arrived, i.e. about 1-2 s after the
+    end; :attr:`state` tells what is going on meanwhile.
+    """
+
+    def __init__(
+        self,
+        sfreq: float,
+        n_channels: int = 2,
+        *,
+        sides: Sequence[str] = ("left", "right"),
+        accel_sfreq: float | None = None,
+        calibration: Calibration | None = None,
+        rms_window_s: float = 0.15,
+        rules: RuleParams | None = None,
+        sample_offset: int = 0,
+        max_on_s: float = 300.0,
+        merge_gap_s: float = 0.5,
+    ) -> None:
+        self.sfreq = check_sfreq(sfreq)
+        self.n_channels = check_n_channels(n_channels)
+        if self.n_channels > 2:
+            raise ValueError(
+                f"the spasm detector takes 1 or 2 EMG channels (left/right), got {n_channels}"
+            )
+        self.sides = tuple(sides)
+        if len(self.sides) != self.n_channels or any(
+            s not in ("left", "right") for s in self.sides
+        ):
+            raise ValueError(
+                f"sides must give 'left' or 'right' for each of the {self.n_channels} "
+                f"channels, got {tuple(sides)!r}"
+            )
+        if self.n_channels == 2 and self.sides[0] == self.sides[1]:
+            raise ValueError(f"the two channels must be on different sides, got {self.sides!r}")
+        self.rules = rules or RuleParams()
+        self.rms_window_s = check_positive("rms_window_s", rms_window_s)
+        self.merge_gap_s = check_positive("merge_gap_s", merge_gap_s, allow_zero=True)
+        self.sample_offset = int(sample_offset)
+        self.calibration = calibration
+        self._normaliser = Normaliser(calibration, n_channels=self.n_channels)
+        self.unit = self._normaliser.unit
+        self.activation = ActivationDetector(
+            self.sfreq, self.n_channels, max_on_s=max_on_s, min_brief_s=0.1
+        )
+        self.motion: MotionTracker | None = None
+        if accel_sfreq is not None:
+            self.motion = MotionTracker(accel_sfreq)
+        self._bin = max(round(self.sfreq / _BIN_RATE), 1)
+        self._bin_rate = self.sfreq / self._bin
+        self._delay = round(self.rms_window_s / 2.0 * self.sfreq)
+        self._merge = round(self.merge_gap_s * self.sfreq)
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+
+    def reset(self) -> None:
+        """Forget everything, as for a new recording."""
+        self.activation.reset()
+        if self.motion is not None:
+            self.motion.reset()
+        cap = round(_HISTORY_S * self._bin_rate)
+        self._env = History(self.n_channels, cap)
+        self._fine = History(self.n_channels, cap)
+        self._clean = History(self.n_channels, round(_CLEANED_S * self.sfreq), dtype=np.float32)
+        self._tail_clean = np.empty((self.n_channels, 0))
+        self._tail_env = np.empty((self.n_channels, 0))
+        self._n = 0
+        self._region: _Region | None = None
+        self._ready: list[_Region] = []
+        self._motion_cap = 0
+        self._rebase: list[tuple[int, int]] = []  # (window start, apply at), detector samples
+        self._mv_prev = 2  # 0 still, 1 moving, 2 no data
+        self._mv_run_start = 0
+        self._settle_from: int | None = None
+        self.n_rebases = 0
+        if self.motion is not None:
+            spf = self.motion.frame_s
+            self._motion_cap = round(_HISTORY_S / spf)
+            self._mot_grav = History(3, self._motion_cap)
+            self._mot_num = History(3, self._motion_cap)  # dynamic_g, tilt rate, valid
+            self._mot_code = History(2, self._motion_cap, dtype=np.int8, fill=0)
+
+    @property
+    def n_samples(self) -> int:
+        """Samples processed since the last reset."""
+        return self._n
+
+    @property
+    def state(self) -> DetectorState:
+        """What the detector sees now (see :class:`DetectorState`)."""
+        onsets = self.activation.onset_sample
+        on = onsets[onsets >= 0]
+        onset = None if on.size == 0 else int(on.min()) + self.sample_offset - self._delay
+        suspected = False
+        if onset is not None:
+            held = (self._n + self.sample_offset - onset) / self.sfreq
+            suspected = held >= self.rules.tonic_s
+            if suspected and self.motion is not None:
+                ev = self._motion_evidence(onset - self.sample_offset, self._n)
+                suspected = ev is None or ev.moving_fraction <= self.rules.still
+        return DetectorState(
+            active=self.activation.active,
+            onset_sample=onset,
+            baseline_v=self.activation.baseline_v,
+            on_threshold_v=self.activation.on_threshold_v,
+            off_threshold_v=self.activation.off_threshold_v,
+            suspected_involuntary=suspected,
+        )
+
+    # ------------------------------------------------------------------ input
+
+    def process(
+        self,
+        envelope: NDArray[np.float64],
+        cleaned: NDArray[np.float64],
+        usable: NDArray[np.bool_] | None = None,
+    ) -> list[Episode]:
+        """Advance by one block of EMG.
+
+        Parameters
+        ----------
+        envelope : ndarray, shape (n_channels, n_times)
+            Moving-RMS envelope of ``cleaned``, V.
+        cleaned : ndarray, shape (n_channels, n_times)
+            Cleaned (band-passed, notched, ECG-suppressed) EMG, V, aligned with
+            ``envelope``.
+        usable : ndarray of bool, shape (n_channels, n_times) or (n_times,) | None
+            False where the signal must not be trusted (artefact, electrode off).
+
+        Returns
+        -------
+        list of Episode
+            Episodes completed and classified in this call, in order of onset.
+        """
+        env = check_block(envelope, n_channels=self.n_channels, name="envelope")
+        clean = check_block(cleaned, n_channels=self.n_channels, name="cleaned")
+        if clean.shape != env.shape:
+            raise ValueError(
+                f"cleaned must have the shape of envelope {env.shape}, got {clean.shape}"
+            )
+        self._push_history(env, clean)
+        ok = _usable_mask(usable, env.shape)
+        acts: list[Activation] = []
+        pos = 0
+        n = env.shape[1]
+        while self._rebase and self._rebase[0][1] <= self._n + n:
+            win0, at = self._rebase.pop(0)
+            cut = min(max(at - self._n, pos), n)
+            if cut > pos:
+                acts.extend(self.activation.process(env[:, pos:cut], ok[:, pos:cut]))
+            pos = cut
+            acts.extend(self._apply_rebase(win0, self._n + pos))
+        if pos < n:
+            acts.extend(self.activation.process(env[:, pos:], ok[:, pos:]))
+        self._n += n
+        self._assemble(acts)
+        return self._decide(final=False)
+
+    def process_accel(self, accel_g: NDArray[np.float64]) -> list[Episode]:
+        """Advance the trunk-motion tracker by one block of accelerometer samples (g).
+
+        Returns the episodes that were waiting for these motion data.
+        """
+        if self.motion is None:
+            raise ValueError("this detector was made without an accelerometer (accel_sfreq=None)")
+        frames = self.motion.process(accel_g)
+        self._push_motion(frames)
+        return self._decide(final=False)
+
+    def flush(self) -> list[Episode]:
+        """End of the recording: close and classify everything still open."""
+        self._assemble(self.activation.flush(), final=True)
+        return self._decide(final=True)
+
+    # ------------------------------------------------------------------ histories
+
+    def _push_history(self, env: NDArray[np.float64], clean: NDArray[np.float64]) -> None:
+        self._clean.push(clean.astype(np.float32))
+        env_all = np.concatenate([self._tail_env, env], axis=1)
+        clean_all = np.concatenate([self._tail_clean, clean], axis=1)
+        n_bins = clean_all.shape[1] // self._bin
+        used = n_bins * self._bin
+        if n_bins:
+            self._env.push(env_all[:, self._bin - 1 : used : self._bin])
+            rect = np.abs(clean_all[:, :used]).reshape(self.n_channels, n_bins, self._bin)
+            self._fine.push(rect.mean(axis=2))
+        self._tail_env = env_all[:, used:]
+        self._tail_clean = clean_all[:, used:]
+
+    def _apply_rebase(self, win0: int, now: int) -> list[Activation]:
+        """Relearn each channel's rest from ``win0 .. now`` if it looks like a tone change."""
+        b0, b1 = win0 // self._bin, max(now // self._bin, win0 // self._bin + 1)
+        window = self._env.get(b0, b1)
+        if window.shape[1] == 0:
+            return []
+        with np.errstate(all="ignore"):
+            level = np.nanmedian(window, axis=1)
+        base = self.activation.baseline_v
+        keep = np.isfinite(level) & np.isfinite(base) & (level <= _REBASE_MAX_RATIO * base)
+        if not keep.any():
+            return []
+        window[~keep] = np.nan
+        self.n_rebases += 1
+        return self.activation.relearn(window)
+
+    def _schedule_rebases(self, frames: MotionFrames) -> None:
+        """Find movements that ended in stillness and schedule the rest relearning."""
+        assert self.motion is not None
+        valid = np.asarray(frames.valid, dtype=bool)
+        walking = np.asarray(frames.activity) == ACTIVITIES.index("walking")
+        moving = (
+            walking
+            | (np.asarray(frames.tilt_rate_deg_s) > _TILT_RATE_MOVING)
+            | (np.asarray(frames.dynamic_g) > _DYNAMIC_MOVING_G)
+        )
+        code = np.where(valid, moving.astype(np.int8), 2)
+        fs = self.motion.frame_s
+        min_move = round(_REBASE_MIN_MOVE_S / fs)
+        settle = round(_REBASE_SETTLE_S / fs)
+        margin = round(_MOVEMENT_MARGIN_S / fs)
+        first = frames.first_frame
+        prev = np.concatenate(([self._mv_prev], code[:-1]))
+        for i in np.flatnonzero(code != prev):
+            f = first + int(i)
+            if (
+                code[i] == 0
+                and self._mv_prev_at(prev[i]) == 1
+                and f - self._mv_run_start >= min_move
+            ):
+                self._settle_from = f
+            else:
+                self._settle_from = None
+            self._mv_run_start = f
+        self._mv_prev = int(code[-1])
+        last = first + len(code) - 1
+        if (
+            self._settle_from is not None
+            and self._mv_prev == 0
+            and last >= self._settle_from + settle
+        ):
+            f = self._settle_from
+            self._rebase.append((self._frame_end(f + margin), self._frame_end(f + settle)))
+            self._settle_from = None
+
+    @staticmethod
+    def _mv_prev_at(value: int) -> int:
+        return int(value)
+
+    def _frame_end(self, frame: int) -> int:
+        """Detector sample at the end of motion frame ``frame``."""
+        assert self.motion is not None
+        return round((frame + 1) * self.motion.frame_s * self.sfreq) - self.sample_offset
+
+    def _push_motion(self, frames: MotionFrames) -> None:
+        k = len(frames)
+        if k == 0:
+            return
+        self._schedule_rebases(frames)
+        self._mot_grav.skip_to(frames.first_frame)
+        self._mot_num.skip_to(frames.first_frame)
+        self._mot_code.skip_to(frames.first_frame)
+        self._mot_grav.push(np.asarray(frames.gravity, dtype=np.float64))
+        self._mot_num.push(
+            np.vstack(
+                [
+                    np.asarray(frames.dynamic_g, dtype=np.float64),
+                    np.asarray(frames.tilt_rate_deg_s, dtype=np.float64),
+                    np.asarray(frames.valid, dtype=np.float64),
+                ]
+            )
+        )
+        self._mot_code.push(
+            np.vstack([np.asarray(frames.posture), np.asarray(frames.activity)]).astype(np.int8)
+        )
+
+    # ------------------------------------------------------------------ assembly
+
+    def _assemble(self, acts: list[Activation], *, final: bool = False) -> None:
+        for act in acts:
+            if act.brief:
+                self._ready.append(_Region(act.start_sample, act.end_sample, [act], brief=True))
+                continue
+            reg = self._region
+            if reg is not None and act.start_sample <= reg.end + self._merge:
+                reg.end = max(reg.end, act.end_sample)
+                reg.activations.append(act)
+                continue
+            if reg is not None:
+                self._ready.append(reg)
+            self._region = _Region(act.start_sample, act.end_sample, [act])
+        reg = self._region
+        if reg is None:
+            return
+        open_since = self.activation.open_since
+        if final or (
+            self._n > reg.end + self._merge
+            and (open_since is None or open_since > reg.end + self._merge)
+        ):
+            self._ready.append(reg)
+            self._region = None
+
+    # ------------------------------------------------------------------ decisions
+
+    def _motion_end_sample(self) -> float:
+        """Detector index up to which motion frames have arrived."""
+        if self.motion is None:
+            return math.inf
+        t = self._mot_num.end * self.motion.frame_s
+        return t * self.sfreq - self.sample_offset
+
+    def _decide(self, *, final: bool) -> list[Episode]:
+        out: list[Episode] = []
+        keep: list[_Region] = []
+        motion_end = self._motion_end_sample()
+        wait = _MAX_MOTION_WAIT_S * self.sfreq
+        for reg in self._ready:
+            need = reg.end + _MOVEMENT_MARGIN_S * self.sfreq
+            if final or motion_end >= need or self._n - need > wait:
+                out.extend(self._episodes_of(reg))
+            else:
+                keep.append(reg)
+        self._ready = keep
+        # Brief activations overlapping a contraction are part of it, not twitches.
+        spans = [(e.start_sample, e.end_sample) for e in out if e.kind != "twitch"]
+        out = [
+            e
+            for e in out
+            if e.kind != "twitch"
+            or not any(a < e.end_sample and e.start_sample < b for a, b in spans)
+        ]
+        return sorted(out, key=lambda e: (e.start_sample, e.end_sample))
+
+    def _episodes_of(self, reg: _Region) -> list[Episode]:
+        start = max(reg.start - self._delay, 0)
+        end = max(reg.end - self._delay, start + 1)
+        rest, off = self._rest_of(reg)
+        if reg.brief:
+            return self._twitch(reg, start, end, rest, off)
+        parts = self._split(start, end)
+        episodes = []
+        for a, b in parts:
+            ep = self._judge(reg, a, b, rest, off)
+            if ep is not None:
+                episodes.append(ep)
+        return episodes
+
+    def _rest_of(self, reg: _Region) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        rest = np.array(self.activation.baseline_v, dtype=np.float64)
+        off = np.array(self.activation.off_threshold_v, dtype=np.float64)
+        for act in reg.activations:
+            rest[act.channel] = act.baseline_v
+            off[act.channel] = act.off_threshold_v
+        return rest, off
+
+    def _split(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Cut a candidate at the changes between real movement and stillness."""
+        if self.motion is None:
+            return [(start, end)]
+        moving, valid, first_frame = self._moving_mask(start, end)
+        if moving.size == 0 or valid.mean() < 0.5:
+            return [(start, end)]
+        spf = self.motion.frame_s * self.sfreq
+        runs = _runs(moving)
+        min_move = _MIN_MOVING_PART_S / self.motion.frame_s
+        min_still = _MIN_STILL_PART_S / self.motion.frame_s
+        # Keep a change only where both sides of it are long enough.
+        labels = [(value, lo, hi) for value, lo, hi in runs]
+        merged: list[list[int]] = []
+        for value, lo, hi in labels:
+            long_enough = (hi - lo) >= (min_move if value else min_still)
+            if merged and (not long_enough or merged[-1][0] == int(value)):
+                merged[-1][2] = hi
+                continue
+            merged.append([int(value), lo, hi])
+        if len(merged) <= 1:
+            return [(start, end)]
+        bounds = [start]
+        for _, lo, _ in merged[1:]:
+            t = round((first_frame + lo + 1) * spf - self.sample_offset)
+            bounds.append(min(max(t, bounds[-1] + 1), end - 1))
+        bounds.append(end)
+        return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+    def _frame_of(self, index: int) -> int:
+        """Motion frame whose time span holds detector sample ``index``."""
+        assert self.motion is not None
+        spf = self.motion.frame_s * self.sfreq
+        return int(math.floor((index + self.sample_offset) / spf))
+
+    def _moving_mask(
+        self, start: int, end: int
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], int]:
+        """Widened moving flag and validity of the frames over ``start .. end``."""
+        assert self.motion is not None
+        margin = round(_MOVEMENT_MARGIN_S / self.motion.frame_s)
+        f0, f1 = self._frame_of(start), self._frame_of(end) + 1
+        num = self._mot_num.get(f0 - margin, f1 + margin)
+        code = self._mot_code.get(f0 - margin, f1 + margin)
+        valid = num[2] > 0.5
+        act = code[1]
+        moving = valid & (
+            (act == ACTIVITIES.index("walking"))
+            | (num[1] > _TILT_RATE_MOVING)
+            | (num[0] > _DYNAMIC_MOVING_G)
+        )
+        if margin:
+            kernel = np.ones(2 * margin + 1)
+            moving = np.convolve(moving.astype(float), kernel, mode="same") > 0
+        sl = slice(margin, margin + (f1 - f0))
+        return moving[sl], valid[sl], f0
+
+    def _motion_evidence(self, start: int, end: int) -> MotionEvidence | None:
+        if self.motion is None:
+            return None
+        moving, valid, f0 = self._moving_mask(start, end)
+        if moving.size == 0 or valid.mean() < 0.5:
+            return None
+        f1 = f0 + moving.size
+        code = self._mot_code.get(f0, f1)
+        walking = valid & (code[1] == ACTIVITIES.index("walking"))
+        before_n = round(_BEFORE_S / self.motion.frame_s)
+        gap_n = max(round(0.3 / self.motion.frame_s), 1)
+        b0, b1 = f0 - before_n, f0 - gap_n
+        num_b = self._mot_num.get(b0, b1)
+        code_b = self._mot_code.get(b0, b1)
+        grav_b = self._mot_grav.get(b0, b1)
+        valid_b = num_b[2] > 0.5
+        posture_before = activity_before = "unknown"
+        tilt = 0.0
+        moving_before = 0.0
+        if valid_b.any():
+            moving_before = float(
+                np.mean(
+                    (code_b[1][valid_b] == ACTIVITIES.index("moving"))
+                    | (code_b[1][valid_b] == ACTIVITIES.index("walking"))
+                )
+            )
+            posture_before = POSTURES[_mode(code_b[0][valid_b])]
+            activity_before = ACTIVITIES[_mode(code_b[1][valid_b])]
+            ref = np.nanmean(grav_b[:, valid_b], axis=1)
+            grav = self._mot_grav.get(f0, f1)[:, valid]
+            if grav.size:
+                angles = angle_between_deg(ref[:, None], grav)
+                tilt = float(np.nanpercentile(angles, 90))
+        return MotionEvidence(
+            moving_fraction=float(moving[valid].mean()),
+            walking_fraction=float(walking[valid].mean()) if valid.any() else 0.0,
+            tilt_change_deg=tilt,
+            moving_before=moving_before,
+            posture_before=posture_before,
+            activity_before=activity_before,
+            coverage=float(valid.mean()),
+        )
+
+    def _emg_evidence(
+        self, start: int, end: int, rest: NDArray[np.float64], off: NDArray[np.float64]
+    ) -> EmgEvidence:
+        b0, b1 = start // self._bin, max(end // self._bin, start // self._bin + 1)
+        env = self._env.get(b0, b1)
+        fine = self._fine.get(b0, b1)
+        return emg_evidence(env, self._bin_rate, fine, self._bin_rate, rest, off)
+
+    def _judge(
+        self,
+        reg: _Region,
+        start: int,
+        end: int,
+        rest: NDArray[np.float64],
+        off: NDArray[np.float64],
+    ) -> Episode | None:
+        emg = self._emg_evidence(start, end, rest, off)
+        motion = self._motion_evidence(start, end)
+        decision = classify(emg, motion, self.rules)
+        flags = self._flags(reg, motion)
+        return self._record(start, end, emg, motion, decision, flags)
+
+    def _twitch(
+        self,
+        reg: _Region,
+        start: int,
+        end: int,
+        rest: NDArray[np.float64],
+        off: NDArray[np.float64],
+    ) -> list[Episode]:
+        emg = self._emg_evidence(start, end, rest, off)
+        if float(np.max(emg.strength)) < _TWITCH_STRENGTH:
+            return []
+        motion = self._motion_evidence(start, end)
+        if motion is not None and motion.moving_fraction > self.rules.still:
+            return []
+        decision = Decision(
+            involuntary=True,
+            kind="twitch",
+            activity="rest",
+            confidence=0.5,
+            log_odds=0.0,
+            reasons=(f"brief {emg.duration_s:.2f} s burst below the episode threshold",),
+        )
+        return [self._record(start, end, emg, motion, decision, self._flags(reg, motion))]
+
+    def _flags(self, reg: _Region, motion: MotionEvidence | None) -> tuple[str, ...]:
+        flags = []
+        if any(a.interrupted for a in reg.activations):
+            flags.append("interrupted")
+        if reg.start < 60.0 * self.sfreq:
+            flags.append("short_baseline")
+        if self.motion is None:
+            flags.append("no_accelerometer")
+        elif motion is None:
+            flags.append("no_motion_data")
+        return tuple(flags)
+
+    def _side(self, emg: EmgEvidence) -> str:
+        if self.n_channels == 1:
+            return self.sides[0]
+        contrast = np.clip((emg.mean_v - 0.0), 0.0, None)
+        strength = emg.strength
+        strong = int(np.argmax(strength))
+        weak = 1 - strong
+        if strength[strong] <= 0:
+            return "bilateral"
+        # Both sides involved when the weaker one reaches a third of the stronger one's
+        # contrast over its own rest and was itself above threshold most of the time.
+        if strength[weak] >= strength[strong] / 3.0 and emg.active_fraction[weak] >= 0.5:
+            return "bilateral"
+        del contrast
+        return self.sides[strong]
+
+    def _record(
+        self,
+        start: int,
+        end: int,
+        emg: EmgEvidence,
+        motion: MotionEvidence | None,
+        decision: Decision,
+        flags: tuple[str, ...],
+    ) -> Episode:
+        side = self._side(emg)
+        strong = int(np.argmax(emg.strength))
+        peak_u = self._normaliser.normalise(emg.peak_v[:, None])[:, 0]
+        mean_u = self._normaliser.normalise(emg.mean_v[:, None])[:, 0]
+        area_u = self._normaliser.normalise(emg.area_vs[:, None])[:, 0]
+        stop = min(end, start + round(_MDF_MAX_S * self.sfreq))
+        mdf = median_frequency(self._clean.get(start, stop)[strong].astype(np.float64), self.sfreq)
+        features: dict[str, object] = {
+            "strength": [round(float(s), 3) for s in emg.strength],
+            "asymmetry": emg.asymmetry,
+            "gait_hz": emg.gait_hz,
+            "gait_strength": emg.gait_strength,
+            "clonic_hz": emg.clonic_hz,
+            "clonic_strength": emg.clonic_strength,
+            "duty": emg.duty,
+            "n_bursts": emg.n_bursts,
+            "rise_s": emg.rise_s,
+            "steadiness": emg.steadiness,
+            "log_odds": decision.log_odds,
+        }
+        if motion is not None:
+            features.update(
+                moving_fraction=motion.moving_fraction,
+                walking_fraction=motion.walking_fraction,
+                tilt_change_deg=motion.tilt_change_deg,
+                moving_before=motion.moving_before,
+            )
+        assert side in EPISODE_SIDES
+        return Episode(
+            start_sample=start + self.sample_offset,
+            end_sample=end + self.sample_offset,
+            sfreq=self.sfreq,
+            side=side,
+            involuntary=decision.involuntary,
+            kind=decision.kind,
+            activity=decision.activity,
+            confidence=decision.confidence,
+            unit=self.unit,
+            peak=float(peak_u[strong]),
+            mean=float(mean_u[strong]),
+            area=float(area_u[strong]),
+            peak_by_channel=tuple(float(v) for v in peak_u),
+            median_freq_hz=mdf,
+            posture_before=motion.posture_before if motion else "unknown",
+            activity_before=motion.activity_before if motion else "unknown",
+            quality_flags=flags,
+            reasons=decision.reasons,
+            features=features,
+        )
+
+
+def _usable_mask(usable: NDArray[np.bool_] | None, shape: tuple[int, ...]) -> NDArray[np.bool_]:
+    if usable is None:
+        return np.ones(shape, dtype=bool)
+    arr = np.asarray(usable)
+    if arr.dtype != np.bool_:
+        raise TypeError(f"usable must be a boolean array, got dtype {arr.dtype} instead")
+    if arr.ndim == 1 and arr.shape[0] == shape[1]:
+        return np.broadcast_to(arr, shape)
+    if arr.shape != shape:
+        raise ValueError(f"usable must have shape {shape} or ({shape[1]},), got {arr.shape}")
+    return arr
+
+
+def _runs(mask: NDArray[np.bool_]) -> list[tuple[bool, int, int]]:
+    """Return the runs of equal values as ``(value, start, stop)``."""
+    if mask.size == 0:
+        return []
+    change = np.flatnonzero(np.diff(mask.astype(np.int8))) + 1
+    starts = np.concatenate(([0], change))
+    stops = np.concatenate((change, [mask.size]))
+    return [(bool(mask[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
+def _mode(codes: NDArray[np.int8]) -> int:
+    values, counts = np.unique(codes, return_counts=True)
+    return int(values[np.argmax(counts)])

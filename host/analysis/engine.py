@@ -1,0 +1,246 @@
+"""The streaming analysis engine: raw volts (with gaps) in, episodes out.
+
+:class:`EpisodeAnalyzer` wires the ``dsp`` stages for one recording or live stream: mains
+detection, the cleaning chain (:class:`dsp.preprocess.EmgPreprocessor`), signal quality
+(:class:`dsp.quality.SignalQuality`, whose unusable stretches the detector skips) and the
+:class:`dsp.detector.SpasmDetector`. NaN samples are gaps: the filters are restarted after
+each one and the detector sees the gap as unusable signal, so nothing is joined across it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dsp.calibration import Calibration
+from dsp.detector import Episode, SpasmDetector
+from dsp.filters import DEFAULT_H_FREQ
+from dsp.mains import MainsDetector
+from dsp.preprocess import EmgPreprocessor
+from dsp.quality import SignalQuality
+from host.errors import ConfigError
+
+__all__ = ["MIN_SFREQ", "EpisodeAnalyzer"]
+
+logger = logging.getLogger(__name__)
+
+#: Lowest EMG rate analysed: the 20-450 Hz band needs at least 200 Hz to keep 20-80 Hz.
+MIN_SFREQ = 200.0
+#: Upper band edge as a fraction of the sampling rate. Acquisition front ends pass up to
+#: about 0.4 fs and roll off above (anti-alias filters; decimation filters of sigma-delta
+#: converters), and a signal resampled by repeating samples carries an image above
+#: fs/4; keeping the band below 0.4 fs keeps both out.
+H_FREQ_FRACTION = 0.4
+
+
+class EpisodeAnalyzer:
+    """Run cleaning, signal quality and the spasm detector over a stream of raw EMG.
+
+    Parameters
+    ----------
+    sfreq : float
+        EMG rate, Hz (at least 200).
+    n_channels : int
+        EMG channels (1 or 2).
+    sides : sequence of str
+        ``"left"``/``"right"`` per channel.
+    accel_sfreq : float | None
+        Accelerometer rate, Hz; None for EMG-only.
+    calibration : Calibration | None
+        Amplitudes in %MVC when given.
+    mains_freq : float | None
+        50 or 60 to notch from the start; None detects it from the signal.
+    ecg_method : str | None
+        ECG suppression (``"template"``, ``"highpass"`` or None).
+    """
+
+    def __init__(
+        self,
+        sfreq: float,
+        n_channels: int,
+        *,
+        sides: Sequence[str] = ("left", "right"),
+        accel_sfreq: float | None = None,
+        calibration: Calibration | None = None,
+        mains_freq: float | None = None,
+        ecg_method: str | None = "template",
+    ) -> None:
+        if not sfreq >= MIN_SFREQ:
+            raise ConfigError(
+                f"EMG sampled at {sfreq:g} Hz cannot be analysed: at least {MIN_SFREQ:g} Hz "
+                "is needed for the 20 Hz-and-up EMG band"
+            )
+        self.sfreq = float(sfreq)
+        self.n_channels = n_channels
+        h_freq = min(DEFAULT_H_FREQ, H_FREQ_FRACTION * self.sfreq)
+        self.chain = EmgPreprocessor(
+            self.sfreq, n_channels, h_freq=h_freq, mains_freq=mains_freq, ecg_method=ecg_method
+        )
+        self.mains = MainsDetector(self.sfreq, n_channels) if mains_freq is None else None
+        self.mains_freq = mains_freq
+        self.quality = SignalQuality(self.sfreq, n_channels)
+        try:
+            self.detector = SpasmDetector(
+                self.sfreq,
+                n_channels,
+                sides=sides,
+                accel_sfreq=accel_sfreq,
+                calibration=calibration,
+                rms_window_s=self.chain.rms.window_s,
+            )
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
+        self.n_gaps = 0
+        self._n_in = 0  # input samples seen
+        self._seg_start: int | None = None  # absolute start of the current gap-free stretch
+        self._det_cursor = 0  # next absolute sample the detector expects
+        self._pending: list[tuple[int, NDArray[np.float64], NDArray[np.float64]]] = []
+        self._usable_spans: list[tuple[int, int, NDArray[np.bool_]]] = []
+        self._quality_end = 0  # absolute sample up to which quality is known
+
+    # ------------------------------------------------------------------ input
+
+    def feed_emg(self, volts: NDArray[np.float64]) -> list[Episode]:
+        """Feed raw EMG in volts, shape (n_channels, n); NaN columns are gaps."""
+        x = np.asarray(volts, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] != self.n_channels:
+            raise ConfigError(
+                f"EMG block must have shape ({self.n_channels}, n_times), got {x.shape}"
+            )
+        out: list[Episode] = []
+        bad = np.asarray(~np.isfinite(x).all(axis=0), dtype=bool)
+        pos = 0
+        n = x.shape[1]
+        while pos < n:
+            if bad[pos]:
+                nxt = np.flatnonzero(~bad[pos:])
+                stop = n if nxt.size == 0 else pos + int(nxt[0])
+                out.extend(self._end_segment())
+                pos = stop
+                continue
+            nxt = np.flatnonzero(bad[pos:])
+            stop = n if nxt.size == 0 else pos + int(nxt[0])
+            out.extend(self._run(x[:, pos:stop], self._n_in + pos))
+            pos = stop
+        self._n_in += n
+        return out
+
+    def feed_accel(self, accel_g: NDArray[np.float64]) -> list[Episode]:
+        """Feed accelerometer samples in g, shape (3, m); NaN marks gaps."""
+        if self.detector.motion is None:
+            return []
+        return self.detector.process_accel(np.asarray(accel_g, dtype=np.float64))
+
+    def finish(self) -> list[Episode]:
+        """End of the recording: flush every stage and return the last episodes."""
+        out = self._end_segment()
+        out.extend(self._feed_until(self._n_in))
+        out.extend(self.detector.flush())
+        return out
+
+    # ------------------------------------------------------------------ internals
+
+    def _run(self, raw: NDArray[np.float64], first: int) -> list[Episode]:
+        if self._seg_start is None:
+            self._seg_start = first
+            self.chain.reset()
+            self.quality.reset()
+            if self.mains is not None:
+                self.mains.reset()
+        seg = self._seg_start
+        if self.mains is not None:
+            for report in self.mains.process(raw):
+                if report.mains_freq is not None and report.mains_freq != self.mains_freq:
+                    self.mains_freq = report.mains_freq
+                    self.chain.set_mains(report.mains_freq)
+                    logger.info("mains at %g Hz: notch on", report.mains_freq)
+        out = self.chain.process(raw)
+        first_out = seg + out.first_sample
+        cleaned, envelope = out.cleaned, out.envelope
+        if first_out < seg:  # the chain's pre-roll after a restart: not signal
+            cut = min(seg - first_out, cleaned.shape[1])
+            cleaned, envelope, first_out = cleaned[:, cut:], envelope[:, cut:], first_out + cut
+        if cleaned.shape[1]:
+            self._pending.append((first_out, cleaned, envelope))
+        for rep in self.quality.process(raw):
+            # Only signal that cannot be EMG is skipped. Motion-artefact and step flags are
+            # not: they fire on the low-frequency content of strong real contractions (the
+            # 20 Hz high-pass removes it from the envelope), and movement is judged by
+            # the detector's rules.
+            ok = ~(rep.electrode_off | rep.saturated | rep.flat_line)
+            self._usable_spans.append((seg + rep.start, seg + rep.stop, ok))
+            self._quality_end = seg + rep.stop
+        return self._feed_until(self._quality_end)
+
+    def _end_segment(self) -> list[Episode]:
+        """Close the gap-free stretch: release what the chain produced, restart at the next."""
+        if self._seg_start is None:
+            return []
+        self._seg_start = None
+        self.n_gaps += 1
+        self._quality_end = max(self._quality_end, self._n_in)
+        return self._feed_until(self._n_in, allow_unknown=True)
+
+    def _feed_until(self, limit: int, *, allow_unknown: bool = True) -> list[Episode]:
+        """Give the detector every buffered output sample before ``limit``."""
+        out: list[Episode] = []
+        keep: list[tuple[int, NDArray[np.float64], NDArray[np.float64]]] = []
+        for first, clean, env in self._pending:
+            n = clean.shape[1]
+            stop = min(first + n, limit)
+            if stop <= first:
+                keep.append((first, clean, env))
+                continue
+            if stop < first + n:
+                cut = stop - first
+                keep.append((stop, clean[:, cut:], env[:, cut:]))
+                clean, env = clean[:, :cut], env[:, :cut]
+            out.extend(self._to_detector(first, clean, env))
+        self._pending = keep
+        if not keep and limit > self._det_cursor and limit <= self._n_in and allow_unknown:
+            # Samples the chain never produced (pre-roll lost at a gap, or the gap itself).
+            if self._seg_start is None or limit == self._n_in:
+                out.extend(self._fill(limit))
+        return out
+
+    def _fill(self, stop: int) -> list[Episode]:
+        n = stop - self._det_cursor
+        if n <= 0:
+            return []
+        zeros = np.zeros((self.n_channels, n))
+        self._det_cursor = stop
+        return self.detector.process(zeros, zeros, np.zeros((self.n_channels, n), dtype=bool))
+
+    def _to_detector(
+        self, first: int, clean: NDArray[np.float64], env: NDArray[np.float64]
+    ) -> list[Episode]:
+        out: list[Episode] = []
+        if first < self._det_cursor:
+            cut = self._det_cursor - first
+            if cut >= clean.shape[1]:
+                return out
+            clean, env, first = clean[:, cut:], env[:, cut:], self._det_cursor
+        if first > self._det_cursor:
+            out.extend(self._fill(first))
+        usable = self._usable(first, clean.shape[1])
+        out.extend(self.detector.process(env, clean, usable))
+        self._det_cursor = first + clean.shape[1]
+        return out
+
+    def _usable(self, first: int, n: int) -> NDArray[np.bool_]:
+        mask = np.ones((self.n_channels, n), dtype=bool)
+        stop = first + n
+        keep = []
+        for a, b, ok in self._usable_spans:
+            if b <= first:
+                continue
+            keep.append((a, b, ok))
+            if a >= stop:
+                continue
+            lo, hi = max(a, first) - first, min(b, stop) - first
+            mask[~ok, lo:hi] = False
+        self._usable_spans = keep
+        return mask
