@@ -19,6 +19,7 @@ __all__ = [
     "PortBusyError",
     "PortNotFoundError",
     "ProtocolError",
+    "RecordingError",
     "SpasmwatchError",
     "TransportError",
     "UnknownFrameTypeError",
@@ -32,6 +33,10 @@ class SpasmwatchError(Exception):
 
 class ConfigError(SpasmwatchError, ValueError):
     """A parameter, option or configuration value is out of range or malformed."""
+
+
+class RecordingError(SpasmwatchError, ValueError):
+    """A recording file cannot be read or does not hold what analysis needs."""
 
 
 class ProtocolError(SpasmwatchError, ValueError):
