@@ -64,10 +64,11 @@ class EmgEvidence:
     clonic_hz, clonic_strength : float
         The same in the clonus band (:data:`CLONIC_BAND_HZ`).
     duty : float
-        Fraction of the candidate with the fine envelope above half its peak contrast
-        (low for trains of brief jerks, high for tonic contraction).
+        Fraction of the candidate with the fine envelope (smoothed over 100 ms) above
+        half its 95th-percentile contrast (low for trains of brief jerks, high for tonic
+        contraction).
     n_bursts : int
-        Number of separate bursts above half the peak contrast.
+        Number of separate bursts above that level.
     rise_s : float
         Time from onset to the first sample at half the peak contrast (onset abruptness).
     steadiness : float
@@ -303,10 +304,13 @@ def _burst_shape(combined: NDArray[np.float64], rate: float) -> tuple[float, int
     """Duty cycle, burst count and rise time of a contrast trace (see EmgEvidence)."""
     if combined.size == 0:
         return 0.0, 0, float("nan")
-    # Smooth over 50 ms so that single noisy bins do not split a burst.
-    width = max(int(round(0.05 * rate)), 1)
+    # Smooth over 100 ms so that the random fluctuation of a rectified interference
+    # pattern does not split a sustained contraction into "bursts" (myoclonic jerks last
+    # 50-200 ms and stay separate), and take the 95th percentile as the top so that one
+    # spike does not set the scale.
+    width = max(int(round(0.1 * rate)), 1)
     smooth = np.convolve(combined, np.ones(width) / width, mode="same")
-    top = float(smooth.max())
+    top = float(np.percentile(smooth, 95))
     if top <= 0:
         return 0.0, 0, float("nan")
     above = smooth >= 0.5 * top
