@@ -74,6 +74,14 @@ class EmgEvidence:
     steadiness : float
         Coefficient of variation of the envelope over the middle 60 % of the candidate
         (low for a sustained tonic contraction).
+    artefact_fraction : float
+        Fraction of the candidate flagged by signal quality as a motion artefact or an
+        electrode step (0 when not given).
+    median_freq_hz : float
+        Median frequency of the stronger side over (up to 30 s of) the candidate.
+    mdf_ratio : float
+        ``median_freq_hz`` relative to the wearer's usual median frequency in
+        contractions (the median over recent episodes); NaN until five are known.
     """
 
     duration_s: float
@@ -91,6 +99,9 @@ class EmgEvidence:
     n_bursts: int
     rise_s: float
     steadiness: float
+    artefact_fraction: float = 0.0
+    median_freq_hz: float = float("nan")
+    mdf_ratio: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -105,12 +116,15 @@ class MotionEvidence:
     walking_fraction : float
         Fraction spent walking.
     tilt_change_deg : float
-        Largest angle between the trunk orientation just before the candidate and any
-        orientation during it.
-    moving_before : float
-        Fraction of the few seconds before the candidate spent moving or walking.
+        Angle (90th percentile over the candidate) between the trunk orientation just
+        before the contraction began and its orientation during the candidate: a trunk
+        held bent or turned is held there on purpose.
+    walking_before : float
+        Fraction of the few seconds before the candidate spent walking (a spasm stops
+        the wearer: the "freeze" of gait).
     posture_before, activity_before : str
-        Posture and activity just before the onset (``"unknown"`` without data).
+        Posture and activity just before the contraction began (``"unknown"`` without
+        data). For a part of a longer contraction, "before" is before the whole of it.
     coverage : float
         Fraction of the candidate covered by valid accelerometer frames.
     """
@@ -118,7 +132,7 @@ class MotionEvidence:
     moving_fraction: float
     walking_fraction: float
     tilt_change_deg: float
-    moving_before: float
+    walking_before: float
     posture_before: str
     activity_before: str
     coverage: float

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -75,6 +75,10 @@ _REBASE_MAX_RATIO = 4.0
 _TWITCH_STRENGTH = 3.0
 #: Median frequency is measured over at most this much of an episode, s.
 _MDF_MAX_S = 30.0
+#: Recent episodes whose median frequencies make the wearer's usual one, and how many
+#: are needed before spectral compression is judged.
+_MDF_HISTORY = 50
+_MDF_MIN_HISTORY = 5
 
 
 @dataclass(frozen=True)
@@ -222,12 +226,15 @@ class SpasmDetector:
         self._env = History(self.n_channels, cap)
         self._fine = History(self.n_channels, cap)
         self._clean = History(self.n_channels, round(_CLEANED_S * self.sfreq), dtype=np.float32)
+        self._art = History(1, cap, fill=0.0)
         self._tail_clean = np.empty((self.n_channels, 0))
         self._tail_env = np.empty((self.n_channels, 0))
+        self._tail_art = np.empty(0)
         self._n = 0
         self._region: _Region | None = None
         self._ready: list[_Region] = []
         self._motion_cap = 0
+        self._mdfs: list[float] = []
         self._rebase: list[tuple[int, int]] = []  # (window start, apply at), detector samples
         self._mv_prev = 2  # 0 still, 1 moving, 2 no data
         self._mv_run_start = 0
@@ -274,6 +281,7 @@ class SpasmDetector:
         envelope: NDArray[np.float64],
         cleaned: NDArray[np.float64],
         usable: NDArray[np.bool_] | None = None,
+        artefact: NDArray[np.bool_] | None = None,
     ) -> list[Episode]:
         """Advance by one block of EMG.
 
@@ -285,7 +293,11 @@ class SpasmDetector:
             Cleaned (band-passed, notched, ECG-suppressed) EMG, V, aligned with
             ``envelope``.
         usable : ndarray of bool, shape (n_channels, n_times) or (n_times,) | None
-            False where the signal must not be trusted (artefact, electrode off).
+            False where the signal must not be trusted (electrode off, saturation).
+        artefact : ndarray of bool, same shapes as ``usable`` | None
+            True where signal quality saw a motion artefact or an electrode step: the
+            signal is still analysed, but a contraction that is mostly artefact is less
+            likely a spasm.
 
         Returns
         -------
@@ -298,7 +310,9 @@ class SpasmDetector:
             raise ValueError(
                 f"cleaned must have the shape of envelope {env.shape}, got {clean.shape}"
             )
-        self._push_history(env, clean)
+        self._push_history(
+            env, clean, None if artefact is None else _usable_mask(artefact, env.shape)
+        )
         ok = _usable_mask(usable, env.shape)
         acts: list[Activation] = []
         pos = 0
@@ -334,18 +348,27 @@ class SpasmDetector:
 
     # ------------------------------------------------------------------ histories
 
-    def _push_history(self, env: NDArray[np.float64], clean: NDArray[np.float64]) -> None:
+    def _push_history(
+        self,
+        env: NDArray[np.float64],
+        clean: NDArray[np.float64],
+        artefact: NDArray[np.bool_] | None,
+    ) -> None:
         self._clean.push(clean.astype(np.float32))
+        art = np.zeros(env.shape[1]) if artefact is None else artefact.any(axis=0).astype(float)
         env_all = np.concatenate([self._tail_env, env], axis=1)
         clean_all = np.concatenate([self._tail_clean, clean], axis=1)
+        art_all = np.concatenate([self._tail_art, art])
         n_bins = clean_all.shape[1] // self._bin
         used = n_bins * self._bin
         if n_bins:
             self._env.push(env_all[:, self._bin - 1 : used : self._bin])
             rect = np.abs(clean_all[:, :used]).reshape(self.n_channels, n_bins, self._bin)
             self._fine.push(rect.mean(axis=2))
+            self._art.push(art_all[:used].reshape(1, n_bins, self._bin).max(axis=2))
         self._tail_env = env_all[:, used:]
         self._tail_clean = clean_all[:, used:]
+        self._tail_art = art_all[used:]
 
     def _apply_rebase(self, win0: int, now: int) -> list[Activation]:
         """Relearn each channel's rest from ``win0 .. now`` if it looks like a tone change."""
@@ -569,7 +592,10 @@ class SpasmDetector:
         sl = slice(margin, margin + (f1 - f0))
         return moving[sl], valid[sl], f0
 
-    def _motion_evidence(self, start: int, end: int) -> MotionEvidence | None:
+    def _motion_evidence(
+        self, start: int, end: int, ref_start: int | None = None
+    ) -> MotionEvidence | None:
+        """Trunk motion over ``start .. end``; "before" is before ``ref_start``."""
         if self.motion is None:
             return None
         moving, valid, f0 = self._moving_mask(start, end)
@@ -577,24 +603,24 @@ class SpasmDetector:
             return None
         f1 = f0 + moving.size
         code = self._mot_code.get(f0, f1)
-        walking = valid & (code[1] == ACTIVITIES.index("walking"))
+        walking_code = ACTIVITIES.index("walking")
+        walking = valid & (code[1] == walking_code)
         before_n = round(_BEFORE_S / self.motion.frame_s)
         gap_n = max(round(0.3 / self.motion.frame_s), 1)
-        b0, b1 = f0 - before_n, f0 - gap_n
+        # Walking just before this part (the freeze cue).
+        wb = self._mot_code.get(f0 - before_n, f0 - gap_n)[1]
+        wv = self._mot_num.get(f0 - before_n, f0 - gap_n)[2] > 0.5
+        walking_before = float(np.mean(wb[wv] == walking_code)) if wv.any() else 0.0
+        # Posture and activity before the whole contraction.
+        r0 = f0 if ref_start is None else self._frame_of(ref_start)
+        b0, b1 = r0 - before_n, r0 - gap_n
         num_b = self._mot_num.get(b0, b1)
         code_b = self._mot_code.get(b0, b1)
         grav_b = self._mot_grav.get(b0, b1)
         valid_b = num_b[2] > 0.5
         posture_before = activity_before = "unknown"
         tilt = 0.0
-        moving_before = 0.0
         if valid_b.any():
-            moving_before = float(
-                np.mean(
-                    (code_b[1][valid_b] == ACTIVITIES.index("moving"))
-                    | (code_b[1][valid_b] == ACTIVITIES.index("walking"))
-                )
-            )
             posture_before = POSTURES[_mode(code_b[0][valid_b])]
             activity_before = ACTIVITIES[_mode(code_b[1][valid_b])]
             ref = np.nanmean(grav_b[:, valid_b], axis=1)
@@ -606,7 +632,7 @@ class SpasmDetector:
             moving_fraction=float(moving[valid].mean()),
             walking_fraction=float(walking[valid].mean()) if valid.any() else 0.0,
             tilt_change_deg=tilt,
-            moving_before=moving_before,
+            walking_before=walking_before,
             posture_before=posture_before,
             activity_before=activity_before,
             coverage=float(valid.mean()),
@@ -618,7 +644,9 @@ class SpasmDetector:
         b0, b1 = start // self._bin, max(end // self._bin, start // self._bin + 1)
         env = self._env.get(b0, b1)
         fine = self._fine.get(b0, b1)
-        return emg_evidence(env, self._bin_rate, fine, self._bin_rate, rest, off)
+        ev = emg_evidence(env, self._bin_rate, fine, self._bin_rate, rest, off)
+        art = float(np.mean(self._art.get(b0, b1))) if b1 > b0 else 0.0
+        return replace(ev, artefact_fraction=art)
 
     def _judge(
         self,
@@ -629,7 +657,16 @@ class SpasmDetector:
         off: NDArray[np.float64],
     ) -> Episode | None:
         emg = self._emg_evidence(start, end, rest, off)
-        motion = self._motion_evidence(start, end)
+        strong = int(np.argmax(emg.strength))
+        stop = min(end, start + round(_MDF_MAX_S * self.sfreq))
+        mdf = median_frequency(self._clean.get(start, stop)[strong].astype(np.float64), self.sfreq)
+        ratio = float("nan")
+        if len(self._mdfs) >= _MDF_MIN_HISTORY and math.isfinite(mdf):
+            ratio = mdf / float(np.median(self._mdfs))
+        if math.isfinite(mdf) and emg.duration_s >= self.rules.min_episode_s:
+            self._mdfs = [*self._mdfs[-(_MDF_HISTORY - 1) :], mdf]
+        emg = replace(emg, median_freq_hz=mdf, mdf_ratio=ratio)
+        motion = self._motion_evidence(start, end, ref_start=max(reg.start - self._delay, 0))
         decision = classify(emg, motion, self.rules)
         flags = self._flags(reg, motion)
         return self._record(start, end, emg, motion, decision, flags)
@@ -713,6 +750,8 @@ class SpasmDetector:
             "n_bursts": emg.n_bursts,
             "rise_s": emg.rise_s,
             "steadiness": emg.steadiness,
+            "artefact_fraction": emg.artefact_fraction,
+            "mdf_ratio": emg.mdf_ratio,
             "log_odds": decision.log_odds,
         }
         if motion is not None:
@@ -720,7 +759,7 @@ class SpasmDetector:
                 moving_fraction=motion.moving_fraction,
                 walking_fraction=motion.walking_fraction,
                 tilt_change_deg=motion.tilt_change_deg,
-                moving_before=motion.moving_before,
+                walking_before=motion.walking_before,
             )
         assert side in EPISODE_SIDES
         return Episode(

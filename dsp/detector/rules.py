@@ -50,6 +50,9 @@ class RuleParams:
         Fraction below which the trunk is taken as still.
     posture_change_deg : float
         Trunk rotation during the contraction above which it is a posture change.
+    compressed_mdf : float
+        Median frequency relative to the wearer's usual one at or below which the
+        spectrum counts as compressed.
     emg_only_bias : float
         Log-odds added without an accelerometer: with less evidence the detector must be
         more sure before it calls a contraction involuntary.
@@ -68,6 +71,7 @@ class RuleParams:
     moving: float = 0.4
     still: float = 0.15
     posture_change_deg: float = 25.0
+    compressed_mdf: float = 0.85
     emg_only_bias: float = -1.0
 
 
@@ -146,7 +150,8 @@ def classify(
     elif duration < p.brief_s:
         add(-2.0, f"brief {duration:.1f} s burst")
         activity = "brief burst"
-    if gait_rhythm:
+    # With an accelerometer, a gait rhythm counts only if the trunk walks.
+    if gait_rhythm and (motion is None or motion.walking_fraction >= 0.2):
         add(-3.0, f"rhythmic at {emg.gait_hz:.1f} Hz like gait")
         activity = "rhythmic"
     elif clonic_rhythm:
@@ -161,6 +166,12 @@ def classify(
             add(0.5, f"abrupt onset ({emg.rise_s * 1000:.0f} ms to half peak)")
         elif emg.rise_s >= p.gradual_s:
             add(-0.5, f"gradual onset ({emg.rise_s:.1f} s to half peak)")
+    # Fatigue-like compression is a 15-50 % fall of the median frequency; far lower is
+    # low-frequency artefact, not muscle.
+    if math.isfinite(emg.mdf_ratio) and 0.5 <= emg.mdf_ratio <= p.compressed_mdf:
+        add(1.0, f"spectrum compressed (median frequency {1 - emg.mdf_ratio:.0%} below usual)")
+    if emg.artefact_fraction >= 0.5:
+        add(-2.0, f"signal artefact flagged over {emg.artefact_fraction:.0%} of it")
     if (
         duration >= p.tonic_s
         and math.isfinite(emg.steadiness)
@@ -183,8 +194,8 @@ def classify(
             add(2.0, "trunk still throughout")
             if activity == "contraction":
                 activity = "rest"
-            if motion.moving_before >= 0.5:
-                add(1.0, "movement stopped at onset")
+            if motion.walking_before >= 0.5:
+                add(1.0, "walking stopped at onset")
         if motion.tilt_change_deg >= p.posture_change_deg:
             add(-2.0, f"trunk turned {motion.tilt_change_deg:.0f} deg")
             activity = "posture change"

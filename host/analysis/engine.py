@@ -98,6 +98,7 @@ class EpisodeAnalyzer:
         self._seg_start: int | None = None  # absolute start of the current gap-free stretch
         self._det_cursor = 0  # next absolute sample the detector expects
         self._pending: list[tuple[int, NDArray[np.float64], NDArray[np.float64]]] = []
+        self._artefact_spans: list[tuple[int, int, NDArray[np.bool_]]] = []
         self._usable_spans: list[tuple[int, int, NDArray[np.bool_]]] = []
         self._quality_end = 0  # absolute sample up to which quality is known
 
@@ -172,6 +173,9 @@ class EpisodeAnalyzer:
             # the detector's rules.
             ok = ~(rep.electrode_off | rep.saturated | rep.flat_line)
             self._usable_spans.append((seg + rep.start, seg + rep.stop, ok))
+            art = ~rep.usable & ok
+            if art.any():
+                self._artefact_spans.append((seg + rep.start, seg + rep.stop, art))
             self._quality_end = seg + rep.stop
         return self._feed_until(self._quality_end)
 
@@ -225,22 +229,31 @@ class EpisodeAnalyzer:
             clean, env, first = clean[:, cut:], env[:, cut:], self._det_cursor
         if first > self._det_cursor:
             out.extend(self._fill(first))
-        usable = self._usable(first, clean.shape[1])
-        out.extend(self.detector.process(env, clean, usable))
+        usable = self._mask(self._usable_spans, first, clean.shape[1], fill=True)
+        artefact = self._mask(self._artefact_spans, first, clean.shape[1], fill=False)
+        out.extend(self.detector.process(env, clean, usable, artefact))
         self._det_cursor = first + clean.shape[1]
         return out
 
-    def _usable(self, first: int, n: int) -> NDArray[np.bool_]:
-        mask = np.ones((self.n_channels, n), dtype=bool)
+    def _mask(
+        self,
+        spans: list[tuple[int, int, NDArray[np.bool_]]],
+        first: int,
+        n: int,
+        *,
+        fill: bool,
+    ) -> NDArray[np.bool_]:
+        """Per-sample mask over ``first .. first + n`` from per-window flags (spans pruned)."""
+        mask = np.full((self.n_channels, n), fill, dtype=bool)
         stop = first + n
         keep = []
-        for a, b, ok in self._usable_spans:
+        for a, b, flags in spans:
             if b <= first:
                 continue
-            keep.append((a, b, ok))
+            keep.append((a, b, flags))
             if a >= stop:
                 continue
             lo, hi = max(a, first) - first, min(b, stop) - first
-            mask[~ok, lo:hi] = False
-        self._usable_spans = keep
+            mask[flags != fill, lo:hi] = not fill
+        spans[:] = keep
         return mask
