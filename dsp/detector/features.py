@@ -175,6 +175,7 @@ def rhythm(
     """
     x = np.asarray(trace, dtype=np.float64)
     x = x[np.isfinite(x)]
+    energy = float(np.dot(x - x.mean(), x - x.mean())) if x.size else 0.0
     width = max(int(round(rate / band_hz[0])), 1)
     if x.size < 3 * width // 2 + 3:
         return float("nan"), 0.0
@@ -189,7 +190,8 @@ def rhythm(
         return float("nan"), 0.0
     x = x - x.mean()
     power = float(np.dot(x, x))
-    if power <= 0.0:
+    # Nothing left after detrending (a pure ramp leaves only rounding residue): no rhythm.
+    if power <= 1e-9 * energy or power <= 0.0:
         return float("nan"), 0.0
     nfft = 1 << int(np.ceil(np.log2(2 * n)))
     spec = np.fft.rfft(x, nfft)
@@ -329,11 +331,12 @@ def _burst_shape(combined: NDArray[np.float64], rate: float) -> tuple[float, int
         return 0.0, 0, float("nan")
     above = smooth >= 0.5 * top
     duty = float(above.mean())
-    edges = np.flatnonzero(np.diff(above.astype(np.int8)) == 1) + 1
-    starts = np.concatenate(([0], edges)) if above[0] else edges
-    # Bursts closer than 100 ms are one burst.
+    padded = np.concatenate(([False], above, [False])).astype(np.int8)
+    starts = np.flatnonzero(np.diff(padded) == 1)
+    ends = np.flatnonzero(np.diff(padded) == -1)
+    # Bursts separated by a dip shorter than 100 ms are one burst.
     n_bursts = int(starts.size)
     if starts.size > 1:
-        n_bursts = 1 + int(np.sum(np.diff(starts) > 0.1 * rate))
+        n_bursts = 1 + int(np.sum((starts[1:] - ends[:-1]) >= 0.1 * rate))
     first = int(np.argmax(above))
     return duty, n_bursts, first / rate

@@ -402,32 +402,24 @@ class SpasmDetector:
         settle = round(_REBASE_SETTLE_S / fs)
         margin = round(_MOVEMENT_MARGIN_S / fs)
         first = frames.first_frame
-        prev = np.concatenate(([self._mv_prev], code[:-1]))
-        for i in np.flatnonzero(code != prev):
+        for i in np.flatnonzero(code != np.concatenate(([self._mv_prev], code[:-1]))):
             f = first + int(i)
-            if (
-                code[i] == 0
-                and self._mv_prev_at(prev[i]) == 1
-                and f - self._mv_run_start >= min_move
-            ):
-                self._settle_from = f
-            else:
-                self._settle_from = None
+            # The run of self._mv_prev that started at self._mv_run_start ends at f.
+            if self._settle_from is not None and f >= self._settle_from + settle:
+                self._schedule(self._settle_from, margin, settle)
+            ended_move = self._mv_prev == 1 and f - self._mv_run_start >= min_move
+            self._settle_from = f if code[i] == 0 and ended_move else None
             self._mv_run_start = f
-        self._mv_prev = int(code[-1])
+            self._mv_prev = int(code[i])
         last = first + len(code) - 1
-        if (
-            self._settle_from is not None
-            and self._mv_prev == 0
-            and last >= self._settle_from + settle
-        ):
-            f = self._settle_from
-            self._rebase.append((self._frame_end(f + margin), self._frame_end(f + settle)))
+        if self._settle_from is not None and last >= self._settle_from + settle:
+            self._schedule(self._settle_from, margin, settle)
             self._settle_from = None
 
-    @staticmethod
-    def _mv_prev_at(value: int) -> int:
-        return int(value)
+    def _schedule(self, settle_from: int, margin: int, settle: int) -> None:
+        self._rebase.append(
+            (self._frame_end(settle_from + margin), self._frame_end(settle_from + settle))
+        )
 
     def _frame_end(self, frame: int) -> int:
         """Detector sample at the end of motion frame ``frame``."""
@@ -459,12 +451,20 @@ class SpasmDetector:
     # ------------------------------------------------------------------ assembly
 
     def _assemble(self, acts: list[Activation], *, final: bool = False) -> None:
+        # Activations arrive in the order they end, not start: a region takes the earliest
+        # start, and stays open while another channel's activation that began within it
+        # (or within the merge gap after it) is still going on.
+        open_since = None if final else self.activation.open_since
         for act in acts:
             if act.brief:
                 self._ready.append(_Region(act.start_sample, act.end_sample, [act], brief=True))
                 continue
             reg = self._region
-            if reg is not None and act.start_sample <= reg.end + self._merge:
+            bridged = (
+                open_since is not None and reg is not None and (open_since <= reg.end + self._merge)
+            )
+            if reg is not None and (act.start_sample <= reg.end + self._merge or bridged):
+                reg.start = min(reg.start, act.start_sample)
                 reg.end = max(reg.end, act.end_sample)
                 reg.activations.append(act)
                 continue
@@ -474,7 +474,6 @@ class SpasmDetector:
         reg = self._region
         if reg is None:
             return
-        open_since = self.activation.open_since
         if final or (
             self._n > reg.end + self._merge
             and (open_since is None or open_since > reg.end + self._merge)
@@ -710,7 +709,6 @@ class SpasmDetector:
     def _side(self, emg: EmgEvidence) -> str:
         if self.n_channels == 1:
             return self.sides[0]
-        contrast = np.clip((emg.mean_v - 0.0), 0.0, None)
         strength = emg.strength
         strong = int(np.argmax(strength))
         weak = 1 - strong
@@ -720,7 +718,6 @@ class SpasmDetector:
         # contrast over its own rest and was itself above threshold most of the time.
         if strength[weak] >= strength[strong] / 3.0 and emg.active_fraction[weak] >= 0.5:
             return "bilateral"
-        del contrast
         return self.sides[strong]
 
     def _record(

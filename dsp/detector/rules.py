@@ -168,7 +168,13 @@ def classify(
             add(-0.5, f"gradual onset ({emg.rise_s:.1f} s to half peak)")
     # Fatigue-like compression is a 15-50 % fall of the median frequency; far lower is
     # low-frequency artefact, not muscle.
-    if math.isfinite(emg.mdf_ratio) and 0.5 <= emg.mdf_ratio <= p.compressed_mdf:
+    # Compression develops over seconds of sustained contraction; in a brief burst the
+    # median frequency only reflects noise.
+    if (
+        duration >= p.tonic_s
+        and math.isfinite(emg.mdf_ratio)
+        and 0.5 <= emg.mdf_ratio <= p.compressed_mdf
+    ):
         add(1.0, f"spectrum compressed (median frequency {1 - emg.mdf_ratio:.0%} below usual)")
     if emg.artefact_fraction >= 0.5:
         add(-2.0, f"signal artefact flagged over {emg.artefact_fraction:.0%} of it")

@@ -137,7 +137,7 @@ class EpisodeAnalyzer:
 
     def finish(self) -> list[Episode]:
         """End of the recording: flush every stage and return the last episodes."""
-        out = self._end_segment(gap=False)
+        out = self._end_segment()
         out.extend(self._feed_until(self._n_in))
         out.extend(self.detector.flush())
         return out
@@ -146,6 +146,8 @@ class EpisodeAnalyzer:
 
     def _run(self, raw: NDArray[np.float64], first: int) -> list[Episode]:
         if self._seg_start is None:
+            if first > 0 and self._det_cursor > 0:
+                self.n_gaps += 1  # signal before and after: a gap
             self._seg_start = first
             self.chain.reset()
             self.quality.reset()
@@ -179,12 +181,11 @@ class EpisodeAnalyzer:
             self._quality_end = seg + rep.stop
         return self._feed_until(self._quality_end)
 
-    def _end_segment(self, *, gap: bool = True) -> list[Episode]:
+    def _end_segment(self) -> list[Episode]:
         """Close the gap-free stretch: release what the chain produced, restart at the next."""
         if self._seg_start is None:
             return []
         self._seg_start = None
-        self.n_gaps += int(gap)
         self._quality_end = max(self._quality_end, self._n_in)
         return self._feed_until(self._n_in, allow_unknown=True)
 
