@@ -8,7 +8,7 @@ into a decision.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -69,6 +69,8 @@ class EmgEvidence:
         contraction).
     n_bursts : int
         Number of separate bursts above that level.
+    peak_strength : ndarray, shape (n_channels,)
+        Peak envelope above rest in units of rest (like ``strength`` but from the peak).
     rise_s : float
         Time from onset to the first sample at half the peak contrast (onset abruptness).
     steadiness : float
@@ -99,6 +101,7 @@ class EmgEvidence:
     n_bursts: int
     rise_s: float
     steadiness: float
+    peak_strength: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     artefact_fraction: float = 0.0
     median_freq_hz: float = float("nan")
     mdf_ratio: float = float("nan")
@@ -115,6 +118,9 @@ class MotionEvidence:
         ``walking``), the decision frames widened by the movement margin.
     walking_fraction : float
         Fraction spent walking.
+    turning_fraction : float
+        Fraction with the trunk rotating or walking (widened like ``moving_fraction``):
+        movement that a spasm's own shaking cannot produce.
     tilt_change_deg : float
         Angle (90th percentile over the candidate) between the trunk orientation just
         before the contraction began and its orientation during the candidate: a trunk
@@ -131,6 +137,7 @@ class MotionEvidence:
 
     moving_fraction: float
     walking_fraction: float
+    turning_fraction: float
     tilt_change_deg: float
     walking_before: float
     posture_before: str
@@ -308,6 +315,7 @@ def emg_evidence(
         n_bursts=n_bursts,
         rise_s=rise_s,
         steadiness=steadiness,
+        peak_strength=np.clip((peak - rest) / rest, 0.0, None),
     )
 
 

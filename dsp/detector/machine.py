@@ -519,12 +519,26 @@ class SpasmDetector:
         if reg.brief:
             return self._twitch(reg, start, end, rest, off)
         parts = self._split(start, end)
-        episodes = []
-        for a, b in parts:
-            ep = self._judge(reg, a, b, rest, off)
-            if ep is not None:
-                episodes.append(ep)
-        return episodes
+        episodes = [self._judge(reg, a, b, rest, off) for a, b in parts]
+        # Neighbouring involuntary parts are one spasm (a clonus that shakes the trunk
+        # can look like a movement in the middle): judge them together.
+        merged: list[Episode] = []
+        for ep in episodes:
+            prev = merged[-1] if merged else None
+            if prev is not None and prev.involuntary and ep.involuntary:
+                whole = self._judge(
+                    reg,
+                    prev.start_sample - self.sample_offset,
+                    ep.end_sample - self.sample_offset,
+                    rest,
+                    off,
+                    learn=False,
+                )
+                if whole.involuntary:
+                    merged[-1] = whole
+                    continue
+            merged.append(ep)
+        return merged
 
     def _rest_of(self, reg: _Region) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         rest = np.array(self.activation.baseline_v, dtype=np.float64)
@@ -570,7 +584,7 @@ class SpasmDetector:
         return int(math.floor((index + self.sample_offset) / spf))
 
     def _moving_mask(
-        self, start: int, end: int
+        self, start: int, end: int, *, turning_only: bool = False
     ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], int]:
         """Widened moving flag and validity of the frames over ``start .. end``."""
         assert self.motion is not None
@@ -583,7 +597,7 @@ class SpasmDetector:
         moving = valid & (
             (act == ACTIVITIES.index("walking"))
             | (num[1] > _TILT_RATE_MOVING)
-            | (num[0] > _DYNAMIC_MOVING_G)
+            | ((num[0] > _DYNAMIC_MOVING_G) & (not turning_only))
         )
         if margin:
             kernel = np.ones(2 * margin + 1)
@@ -627,9 +641,11 @@ class SpasmDetector:
             if grav.size:
                 angles = angle_between_deg(ref[:, None], grav)
                 tilt = float(np.nanpercentile(angles, 90))
+        turning, _, _ = self._moving_mask(start, end, turning_only=True)
         return MotionEvidence(
             moving_fraction=float(moving[valid].mean()),
             walking_fraction=float(walking[valid].mean()) if valid.any() else 0.0,
+            turning_fraction=float(turning[valid].mean()),
             tilt_change_deg=tilt,
             walking_before=walking_before,
             posture_before=posture_before,
@@ -654,7 +670,9 @@ class SpasmDetector:
         end: int,
         rest: NDArray[np.float64],
         off: NDArray[np.float64],
-    ) -> Episode | None:
+        *,
+        learn: bool = True,
+    ) -> Episode:
         emg = self._emg_evidence(start, end, rest, off)
         strong = int(np.argmax(emg.strength))
         stop = min(end, start + round(_MDF_MAX_S * self.sfreq))
@@ -662,11 +680,14 @@ class SpasmDetector:
         ratio = float("nan")
         if len(self._mdfs) >= _MDF_MIN_HISTORY and math.isfinite(mdf):
             ratio = mdf / float(np.median(self._mdfs))
-        if math.isfinite(mdf) and emg.duration_s >= self.rules.min_episode_s:
+        if learn and math.isfinite(mdf) and emg.duration_s >= self.rules.min_episode_s:
             self._mdfs = [*self._mdfs[-(_MDF_HISTORY - 1) :], mdf]
         emg = replace(emg, median_freq_hz=mdf, mdf_ratio=ratio)
         motion = self._motion_evidence(start, end, ref_start=max(reg.start - self._delay, 0))
-        decision = classify(emg, motion, self.rules)
+        truncated = any(
+            a.interrupted and a.end_sample - self._delay >= end - 1 for a in reg.activations
+        )
+        decision = classify(emg, motion, self.rules, truncated=truncated)
         flags = self._flags(reg, motion)
         return self._record(start, end, emg, motion, decision, flags)
 

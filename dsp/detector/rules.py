@@ -50,6 +50,10 @@ class RuleParams:
         Fraction below which the trunk is taken as still.
     posture_change_deg : float
         Trunk rotation during the contraction above which it is a posture change.
+    jerk_min_bursts : int
+        Bursts needed for a train of myoclonic jerks ...
+    jerk_max_duty : float
+        ... with at most this duty cycle (jerks are brief, with silence between).
     compressed_mdf : float
         Median frequency relative to the wearer's usual one at or below which the
         spectrum counts as compressed.
@@ -71,6 +75,8 @@ class RuleParams:
     moving: float = 0.4
     still: float = 0.15
     posture_change_deg: float = 25.0
+    jerk_min_bursts: int = 3
+    jerk_max_duty: float = 0.5
     compressed_mdf: float = 0.85
     emg_only_bias: float = -1.0
 
@@ -106,7 +112,11 @@ class Decision:
 
 
 def classify(
-    emg: EmgEvidence, motion: MotionEvidence | None, params: RuleParams | None = None
+    emg: EmgEvidence,
+    motion: MotionEvidence | None,
+    params: RuleParams | None = None,
+    *,
+    truncated: bool = False,
 ) -> Decision:
     """Decide whether a contraction is involuntary, of which kind, and how sure we are.
 
@@ -119,6 +129,9 @@ def classify(
         over the contraction).
     params : RuleParams | None
         Thresholds; defaults when None.
+    truncated : bool
+        The contraction was cut short by unusable signal (a gap, the electrode off): its
+        length is unknown, so shortness is not held against it.
 
     Returns
     -------
@@ -134,33 +147,59 @@ def classify(
         reasons.append(f"{why} ({weight:+.1f})")
 
     strength = float(np.max(emg.strength)) if emg.strength.size else 0.0
+    peak_strength = float(np.max(emg.peak_strength)) if emg.peak_strength.size else strength
     duration = emg.duration_s
-    gait_rhythm = emg.gait_strength >= p.rhythm_min and duration >= p.gait_min_s
-    clonic_rhythm = emg.clonic_strength >= p.rhythm_min and emg.clonic_strength > emg.gait_strength
+    # A 3-8 Hz rhythm is specific to clonus; a slower one can come from the shape of the
+    # envelope itself, so it counts as gait only without a clonic rhythm.
+    clonic_rhythm = emg.clonic_strength >= p.rhythm_min
+    gait_rhythm = (
+        not clonic_rhythm and emg.gait_strength >= p.rhythm_min and duration >= p.gait_min_s
+    )
+    jerk_train = (
+        not clonic_rhythm and emg.n_bursts >= p.jerk_min_bursts and emg.duty < p.jerk_max_duty
+    )
+    # Clonus and myoclonus are recognised by their pattern, whatever their length.
+    patterned = clonic_rhythm or jerk_train
     activity = "contraction"
 
     # --- muscle activity -------------------------------------------------------------
-    if strength < p.min_strength:
-        add(-3.0, f"weak: peak {strength:.1f}x rest above rest, a tone change")
+    # Brief jerks have a low 90th percentile: judge a train of them by its peaks.
+    if max(strength, peak_strength / 3.0 if patterned else 0.0) < p.min_strength:
+        add(-6.0, f"weak: {strength:.1f}x rest above rest, a tone change")
         activity = "postural tone"
+    # A tonic spasm is sustained; a contraction of a second or two is told from a
+    # voluntary one only by a clonic rhythm or a train of jerks.
     if duration >= p.long_s:
-        add(1.5, f"sustained {duration:.0f} s")
+        add(2.0, f"sustained {duration:.0f} s")
     elif duration >= p.tonic_s:
         add(1.0, f"sustained {duration:.1f} s")
+    elif duration < p.min_episode_s:
+        pass  # below the episode threshold, length decides twitch vs episode, not this
+    elif truncated:
+        reasons.append("cut short by unusable signal: length unknown")
+    elif patterned:
+        # A few beats or jerks: the pattern is there, but barely.
+        if duration < p.brief_s:
+            add(-1.5, f"brief {duration:.1f} s")
     elif duration < p.brief_s:
-        add(-2.0, f"brief {duration:.1f} s burst")
+        add(-3.5, f"brief {duration:.1f} s burst")
         activity = "brief burst"
+    else:
+        add(-3.5, f"short {duration:.1f} s contraction")
     # With an accelerometer, a gait rhythm counts only if the trunk walks.
-    if gait_rhythm and (motion is None or motion.walking_fraction >= 0.2):
+    walking_rhythm = gait_rhythm and (motion is None or motion.walking_fraction >= 0.2)
+    if walking_rhythm:
         add(-3.0, f"rhythmic at {emg.gait_hz:.1f} Hz like gait")
         activity = "rhythmic"
     elif clonic_rhythm:
         add(2.5, f"clonic rhythm at {emg.clonic_hz:.1f} Hz")
+    elif jerk_train:
+        add(2.0, f"train of {emg.n_bursts} brief jerks")
     if math.isfinite(emg.asymmetry):
         if emg.asymmetry >= p.unilateral:
             add(1.0, f"one-sided (asymmetry {emg.asymmetry:.2f})")
         elif emg.asymmetry < 0.3:
-            add(-0.5, "symmetric on both sides")
+            add(-1.0, "symmetric on both sides")
     if math.isfinite(emg.rise_s):
         if emg.rise_s <= p.abrupt_s:
             add(0.5, f"abrupt onset ({emg.rise_s * 1000:.0f} ms to half peak)")
@@ -177,14 +216,7 @@ def classify(
     ):
         add(1.0, f"spectrum compressed (median frequency {1 - emg.mdf_ratio:.0%} below usual)")
     if emg.artefact_fraction >= 0.5:
-        add(-2.0, f"signal artefact flagged over {emg.artefact_fraction:.0%} of it")
-    if (
-        duration >= p.tonic_s
-        and math.isfinite(emg.steadiness)
-        and emg.steadiness < 0.35
-        and not gait_rhythm
-    ):
-        add(0.5, "steady tonic level")
+        add(-3.0, f"signal artefact flagged over {emg.artefact_fraction:.0%} of it")
 
     # --- trunk motion ----------------------------------------------------------------
     if motion is None:
@@ -193,10 +225,15 @@ def classify(
         if motion.walking_fraction >= p.moving:
             add(-3.0, "walking")
             activity = "walking"
-        elif motion.moving_fraction >= p.moving:
-            add(-3.0, f"trunk moving for {motion.moving_fraction:.0%} of it")
+        # A clonus or a train of jerks shakes the trunk itself: then only rotation or
+        # walking counts as movement.
+        moving = motion.turning_fraction if patterned else motion.moving_fraction
+        if motion.walking_fraction >= p.moving:
+            pass
+        elif moving >= p.moving:
+            add(-3.0, f"trunk moving for {moving:.0%} of it")
             activity = "movement"
-        elif motion.moving_fraction <= p.still:
+        elif moving <= p.still:
             add(2.0, "trunk still throughout")
             if activity == "contraction":
                 activity = "rest"
@@ -221,7 +258,7 @@ def classify(
     if involuntary:
         if clonic_rhythm:
             kind = "clonic"
-        elif emg.n_bursts >= 3 and emg.duty < 0.5:
+        elif emg.n_bursts >= p.jerk_min_bursts and emg.duty < p.jerk_max_duty:
             kind = "myoclonic"
         else:
             kind = "tonic"

@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 #: Lowest EMG rate analysed: the 20-450 Hz band needs at least 200 Hz to keep 20-80 Hz.
 MIN_SFREQ = 200.0
+#: After a window with the electrode off, saturated or flat, the channel stays unusable
+#: this long: the band-pass filters ring for a while after a step of millivolts, s.
+BAD_HOLD_S = 2.0
 #: Upper band edge as a fraction of the sampling rate. Acquisition front ends pass up to
 #: about 0.4 fs and roll off above (anti-alias filters; decimation filters of sigma-delta
 #: converters), and a signal resampled by repeating samples carries an image above
@@ -101,6 +104,7 @@ class EpisodeAnalyzer:
         self._artefact_spans: list[tuple[int, int, NDArray[np.bool_]]] = []
         self._usable_spans: list[tuple[int, int, NDArray[np.bool_]]] = []
         self._quality_end = 0  # absolute sample up to which quality is known
+        self._bad_until = np.zeros(n_channels, dtype=np.int64)
 
     # ------------------------------------------------------------------ input
 
@@ -173,7 +177,9 @@ class EpisodeAnalyzer:
             # not: they fire on the low-frequency content of strong real contractions (the
             # 20 Hz high-pass removes it from the envelope), and movement is judged by
             # the detector's rules.
-            ok = ~(rep.electrode_off | rep.saturated | rep.flat_line)
+            bad = rep.electrode_off | rep.saturated | rep.flat_line
+            self._bad_until[bad] = seg + rep.stop + round(BAD_HOLD_S * self.sfreq)
+            ok = ~bad & (self._bad_until <= seg + rep.start)
             self._usable_spans.append((seg + rep.start, seg + rep.stop, ok))
             art = ~rep.usable & ok
             if art.any():
