@@ -510,7 +510,15 @@ class SpasmDetector:
             if e.kind != "twitch"
             or not any(a < e.end_sample and e.start_sample < b for a, b in spans)
         ]
-        return sorted(out, key=lambda e: (e.start_sample, e.end_sample))
+        # Twitches seen on both sides (or twice) are one twitch.
+        out.sort(key=lambda e: (e.start_sample, e.end_sample))
+        unique: list[Episode] = []
+        for e in out:
+            last = next((u for u in reversed(unique) if u.kind == "twitch"), None)
+            if e.kind == "twitch" and last is not None and e.start_sample < last.end_sample:
+                continue
+            unique.append(e)
+        return unique
 
     def _episodes_of(self, reg: _Region) -> list[Episode]:
         start = max(reg.start - self._delay, 0)

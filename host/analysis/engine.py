@@ -185,7 +185,7 @@ class EpisodeAnalyzer:
             if art.any():
                 self._artefact_spans.append((seg + rep.start, seg + rep.stop, art))
             self._quality_end = seg + rep.stop
-        return self._feed_until(self._quality_end)
+        return self._feed_until(self._quality_end, allow_unknown=False)
 
     def _end_segment(self) -> list[Episode]:
         """Close the gap-free stretch: release what the chain produced, restart at the next."""

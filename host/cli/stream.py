@@ -3,9 +3,18 @@
 Every second it prints frames/s, the sample rate achieved, loss, CRC and framing errors,
 gaps, duplicates, reordered frames, reconnections and the RMS of each EMG channel over
 that second (in microvolts once the device's DEVICE_INFO has arrived, in ADC counts
-until then). ``--json`` prints one JSON object per line instead:
+until then), then the cleaned envelope, mains and signal quality. The spasm detector runs
+on the stream (:class:`host.cli.live_dsp.LiveDsp`): every finished contraction is printed
+on a line of its own (``episode 12.3-20.6 s  left  INVOLUNTARY tonic (0.97)  peak 168 uV
+at rest``; times on the device's time line) and, while a contraction has lasted long
+enough to be probably a spasm, the status line says "involuntary contraction in
+progress". ``--json`` prints one JSON object per line instead:
 
-- ``{"type": "tick", ...}`` every second (the keys of :func:`StreamMonitor.tick`);
+- ``{"type": "tick", ...}`` every second (the keys of :func:`StreamMonitor.tick` except
+  ``episodes``; ``detector`` holds the live state of :meth:`LiveDsp.live_state`);
+- ``{"type": "episode", ...}`` for every finished contraction (the keys of
+  :func:`host.cli.live_dsp.episode_record`), just before the tick that closes its second
+  and, for a contraction still open when the stream stops, before the summary;
 - ``{"type": "link", "kind": ..., "detail": ..., "elapsed_s": ...}`` on link events;
 - ``{"type": "device_info", ...}`` when the device describes itself;
 - ``{"type": "summary", ...}`` once, at the end.
@@ -19,18 +28,19 @@ import contextlib
 import json
 import math
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from host.cli.devices import describe_device_info, device_info_dict
-from host.cli.live_dsp import LiveDsp
+from host.cli.live_dsp import LiveDsp, activity_phrase
 from host.errors import ConfigError, TransportError
 from host.protocol import Command, DeviceInfoFrame, Frame, LateFrame, SamplesFrame
 from host.transports import DEFAULT_BAUDRATE, LinkEvent, SerialTransport, Transport, TransportItem
 
-__all__ = ["StreamMonitor", "add_parser", "run", "stream_transport"]
+__all__ = ["StreamMonitor", "add_parser", "format_episode", "run", "stream_transport"]
 
 _INTERVAL_S = 1.0
 #: Ask again for DEVICE_INFO every this many intervals until it arrives.
@@ -45,8 +55,9 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Connect to a spasmwatch, start streaming and print once per second: frames/s, "
             "sample rate achieved, loss, CRC/framing errors, gaps, duplicates, reordered "
-            "frames, reconnections and per-channel RMS in microvolts. Reconnects "
-            "automatically when the device is unplugged and plugged back."
+            "frames, reconnections and per-channel RMS in microvolts, the cleaned envelope "
+            "and signal quality, and every contraction the spasm detector finds. "
+            "Reconnects automatically when the device is unplugged and plugged back."
         ),
     )
     target = parser.add_mutually_exclusive_group(required=True)
@@ -106,6 +117,14 @@ class StreamMonitor:
         The link watched; its counters are read at every :meth:`tick`.
     start_s : float
         Event-loop time (seconds) when streaming started.
+
+    Attributes
+    ----------
+    dsp : LiveDsp | None
+        The signal processing and spasm detection, once the device has described itself
+        (rebuilt when it describes itself differently).
+    episodes : list of dict
+        Every episode reported so far (:func:`host.cli.live_dsp.episode_record`).
     """
 
     def __init__(self, transport: Transport, start_s: float) -> None:
@@ -118,6 +137,8 @@ class StreamMonitor:
         self._last_lost = 0
         self.dsp: LiveDsp | None = None
         self._dsp_info: DeviceInfoFrame | None = None
+        self.episodes: list[dict[str, Any]] = []
+        self._carried: list[dict[str, Any]] = []  # from a LiveDsp that was replaced
         self._reset_window()
 
     def _reset_window(self) -> None:
@@ -134,6 +155,8 @@ class StreamMonitor:
         if info is not self._dsp_info:
             # A new DEVICE_INFO object: rebuild only if the device says something new.
             if self._dsp_info is None or info is None or _differs(info, self._dsp_info):
+                if self.dsp is not None:
+                    self._carried.extend(self.dsp.finish())
                 self.dsp = LiveDsp.for_device(info)
             self._dsp_info = info
         if self.dsp is not None and not isinstance(item, LateFrame):
@@ -185,7 +208,12 @@ class StreamMonitor:
         return {f"ch{i}": float(v) for i, v in enumerate(rms)}, "counts"
 
     def tick(self, now_s: float) -> dict[str, Any]:
-        """Close the current interval and return its record (JSON-ready)."""
+        """Close the current interval and return its record (JSON-ready).
+
+        Besides the link counters and RMS it holds, once the device has described itself,
+        the keys of :meth:`LiveDsp.tick`; ``episodes`` (the episodes finished in the
+        interval) and ``detector`` (live detector state, or None) are always there.
+        """
         transport = self.transport
         stats, link = transport.stats, transport.link
         dt = max(now_s - self._last_tick_s, 1e-9)
@@ -217,13 +245,30 @@ class StreamMonitor:
             "rms_unit": unit,
             "rms": {k: round(v, 3) for k, v in rms.items()},
         }
+        episodes, self._carried = self._carried, []
+        record["detector"] = None
         if self.dsp is not None:
-            record.update(self.dsp.tick())
+            dsp = self.dsp.tick()
+            episodes.extend(dsp.pop("episodes"))
+            record.update(dsp)
+        record["episodes"] = episodes
+        self.episodes.extend(episodes)
         self._last_tick_s = now_s
         self._last_received = stats.frames_received
         self._last_lost = stats.frames_lost
         self._reset_window()
         return record
+
+    def finish(self) -> list[dict[str, Any]]:
+        """End the detection (end of the stream) and return the episodes not yet reported.
+
+        A contraction still in progress is closed and judged.
+        """
+        episodes, self._carried = self._carried, []
+        if self.dsp is not None:
+            episodes.extend(self.dsp.finish())
+        self.episodes.extend(episodes)
+        return episodes
 
     def summary(self, now_s: float) -> dict[str, Any]:
         """Return the end-of-run record (JSON-ready)."""
@@ -244,6 +289,10 @@ class StreamMonitor:
             "duplicates": stats.duplicates,
             "reordered": stats.reordered,
             "reconnects": transport.link.reconnects,
+            "episodes": len(self.episodes),
+            "involuntary_episodes": sum(
+                e["involuntary"] and e["kind"] != "twitch" for e in self.episodes
+            ),
             "stats": stats.as_dict(),
             "link": transport.link.as_dict(),
         }
@@ -256,8 +305,49 @@ def _emit(record: dict[str, Any], as_json: bool) -> None:
         print(_human(record), flush=True)  # noqa: T201
 
 
+def format_episode(episode: dict[str, Any]) -> str:
+    """Return one readable line for an episode record.
+
+    Parameters
+    ----------
+    episode : dict
+        A record of :func:`host.cli.live_dsp.episode_record`.
+
+    Returns
+    -------
+    str
+        E.g. ``episode 12.3-20.6 s  left  INVOLUNTARY tonic (0.97)  peak 168 uV  at rest``;
+        a twitch (a brief involuntary jerk below the episode threshold) reads
+        ``twitch 30.0-30.9 s  right (0.97)  peak 21 uV``.
+    """
+    e = episode
+    peak = "" if e["peak"] is None else f"  peak {e['peak']:.0f} {e['unit']}"
+    confidence = "" if e["confidence"] is None else f" ({e['confidence']:.2f})"
+    when = f"{e['start_s']:.1f}-{e['end_s']:.1f} s"
+    if e["kind"] == "twitch":
+        return f"twitch {when}  {e['side']}{confidence}{peak}"
+    what = f"INVOLUNTARY {e['kind']}" if e["involuntary"] else "voluntary"
+    flags = f"  [{', '.join(e['quality_flags'])}]" if e.get("quality_flags") else ""
+    return (
+        f"episode {when}  {e['side']}  {what}{confidence}{peak}  "
+        f"{activity_phrase(e['activity'])}{flags}"
+    )
+
+
+def _detector_status(state: dict[str, Any] | None) -> str:
+    if not state or not state["contraction"]:
+        return ""
+    where = f"{state['side']}, " if state["side"] else ""
+    held = f"{where}{state['held_s']:.0f} s"
+    if state["suspected_involuntary"]:
+        return f" | >> involuntary contraction in progress ({held}) <<"
+    return f" | contraction ({held})"
+
+
 def _human(record: dict[str, Any]) -> str:
     kind = record["type"]
+    if kind == "episode":
+        return format_episode(record)
     if kind == "link":
         return f"[{record['elapsed_s']:7.1f} s] link {record['kind']}: {record['detail']}"
     if kind == "device_info":
@@ -270,7 +360,8 @@ def _human(record: dict[str, Any]) -> str:
             f"lost {r['frames_lost']} frames ({r['loss_pct']:.2f}%), "
             f"{r['crc_errors']} CRC / {r['framing_errors']} framing errors, {r['gaps']} gaps, "
             f"{r['duplicates']} duplicates, {r['reordered']} reordered, "
-            f"{r['reconnects']} reconnects"
+            f"{r['reconnects']} reconnects, {r['episodes']} contractions detected "
+            f"({r['involuntary_episodes']} involuntary)"
         )
     r = record
     if r["rms"]:
@@ -291,7 +382,8 @@ def _human(record: dict[str, Any]) -> str:
         f"[{r['elapsed_s']:7.1f} s] {r['frames_per_s']:6.1f} fr/s {r['sample_rate_hz']:7.1f} Hz"
         f" | loss {r['loss_pct']:5.2f}% | crc {r['crc_errors']} framing {r['framing_errors']}"
         f" | gaps {r['gaps']} dup {r['duplicates']} reord {r['reordered']}"
-        f" | reconn {r['reconnects']} | {rms}{clean}{state}"
+        f" | reconn {r['reconnects']} | {rms}{clean}{_detector_status(r.get('detector'))}"
+        f"{state}"
     )
 
 
@@ -329,6 +421,7 @@ async def _tick(
     as_json: bool,
     loop: asyncio.AbstractEventLoop,
     done: asyncio.Event,
+    until: Callable[[StreamMonitor], bool] | None = None,
 ) -> None:
     k = 1
     while True:
@@ -338,8 +431,11 @@ async def _tick(
             assert duration_s is not None
             due = monitor.start_s + duration_s
         await asyncio.sleep(max(0.0, due - loop.time()))
-        _emit(monitor.tick(loop.time()), as_json)
-        if last:
+        record = monitor.tick(loop.time())
+        for episode in record.pop("episodes"):
+            _emit({"type": "episode"} | episode, as_json)
+        _emit(record, as_json)
+        if last or (until is not None and until(monitor)):
             done.set()
             return
         transport = monitor.transport
@@ -350,7 +446,14 @@ async def _tick(
         k += 1
 
 
-async def stream_transport(transport: Transport, *, duration_s: float | None, as_json: bool) -> int:
+async def stream_transport(
+    transport: Transport,
+    *,
+    duration_s: float | None,
+    as_json: bool,
+    until: Callable[[StreamMonitor], bool] | None = None,
+    on_end: Callable[[StreamMonitor], None] | None = None,
+) -> int:
     """Print live statistics of an open-able transport until the duration or a signal.
 
     Parameters
@@ -361,6 +464,12 @@ async def stream_transport(transport: Transport, *, duration_s: float | None, as
         Stop after this many seconds (None: until SIGINT/SIGTERM).
     as_json : bool
         One JSON object per line instead of the human-readable lines.
+    until : callable | None
+        The caller's own end condition, asked after every tick: the stream stops once it
+        returns True.
+    on_end : callable | None
+        Called with the monitor once the stream has stopped and its summary is printed
+        (the episodes are in ``monitor.episodes``).
 
     Returns
     -------
@@ -384,7 +493,7 @@ async def stream_transport(transport: Transport, *, duration_s: float | None, as
                     flush=True,
                 )
             consumer = asyncio.create_task(_consume(transport, monitor, as_json, loop))
-            ticker = asyncio.create_task(_tick(monitor, duration_s, as_json, loop, stop))
+            ticker = asyncio.create_task(_tick(monitor, duration_s, as_json, loop, stop, until))
             stopper = asyncio.create_task(stop.wait())
             finished, _ = await asyncio.wait(
                 {consumer, stopper}, return_when=asyncio.FIRST_COMPLETED
@@ -393,7 +502,11 @@ async def stream_transport(transport: Transport, *, duration_s: float | None, as
             for task in (consumer, ticker, stopper):
                 task.cancel()
             await asyncio.gather(consumer, ticker, stopper, return_exceptions=True)
+            for episode in monitor.finish():
+                _emit({"type": "episode"} | episode, as_json)
             _emit(monitor.summary(loop.time()), as_json)
+            if on_end is not None:
+                on_end(monitor)
             if error is not None:
                 raise error
     finally:
