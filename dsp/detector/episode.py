@@ -46,7 +46,7 @@ class Episode:
     peak_by_channel : tuple of float
         Peak of every channel, in ``unit``.
     median_freq_hz : float
-        Median frequency of the stronger side over (up to the first 30 s of) the episode;
+        Median frequency of the stronger side over (up to the first 10 s of) the episode;
         NaN if not measurable.
     posture_before, activity_before : str
         The wearer's posture and activity just before onset (``"unknown"`` without an

@@ -56,8 +56,8 @@ class EmgEvidence:
     active_fraction : ndarray, shape (n_channels,)
         Fraction of the candidate each channel spends above its offset threshold.
     asymmetry : float
-        ``|a - b| / (a + b)`` of the two sides' mean contrast (0 symmetric, 1 one side
-        only); NaN with one channel.
+        ``|a - b| / (a + b)`` of the two sides' mean envelope above rest, in volts (0
+        symmetric, 1 one side only); NaN with one channel.
     gait_hz, gait_strength : float
         Periodicity of the fine envelope in the gait band (:data:`GAIT_BAND_HZ`) and its
         autocorrelation (0-1); NaN and 0 when too short to show three cycles.
@@ -80,7 +80,7 @@ class EmgEvidence:
         Fraction of the candidate flagged by signal quality as a motion artefact or an
         electrode step (0 when not given).
     median_freq_hz : float
-        Median frequency of the stronger side over (up to 30 s of) the candidate.
+        Median frequency of the stronger side over (up to 10 s of) the candidate.
     mdf_ratio : float
         ``median_freq_hz`` relative to the wearer's usual median frequency in
         contractions (the median over recent episodes); NaN until five are known.
@@ -209,7 +209,9 @@ def rhythm(
     peaks = inner[is_peak]
     if peaks.size == 0:
         return float("nan"), 0.0
-    best = int(peaks[np.argmax(acf[peaks])])
+    # Multiples of the period peak too: take the shortest lag nearly as high as the best.
+    top = float(acf[peaks].max())
+    best = int(peaks[np.flatnonzero(acf[peaks] >= top - 0.1 * abs(top))[0]])
     return float(rate / best), float(np.clip(acf[best], 0.0, 1.0))
 
 
@@ -279,9 +281,13 @@ def emg_evidence(
         level = np.nan_to_num(np.nanpercentile(envelope, 90, axis=1)) if n else np.zeros(n_ch)
     strength = np.clip((level - rest) / rest, 0.0, None)
     contrast_mean = np.clip((mean - rest) / rest, 0.0, None)
+    # Asymmetry from the excess in volts: the two sides' electrodes see muscle of the
+    # same size through similar skin, whereas their rest levels differ (ECG residue is
+    # larger on the left), which would bias a ratio of contrasts.
     asymmetry = float("nan")
     if n_ch >= 2:
-        a, b = float(contrast_mean[0]), float(contrast_mean[1])
+        excess_mean = np.clip(mean - rest, 0.0, None)
+        a, b = float(excess_mean[0]), float(excess_mean[1])
         asymmetry = abs(a - b) / (a + b) if a + b > 0 else 0.0
 
     # Fine envelope: contrast of each channel, summed, for rhythm and burst shape.

@@ -29,6 +29,12 @@ logger = logging.getLogger(__name__)
 
 #: Lowest EMG rate analysed: the 20-450 Hz band needs at least 200 Hz to keep 20-80 Hz.
 MIN_SFREQ = 200.0
+#: Mains-detection window, s (the live default).
+MAINS_WINDOW_S = 1.0
+#: Once the mains frequency is known, it is re-checked on this much of every minute, s.
+MAINS_RECHECK_S = 8.0
+#: Signal-quality window, s.
+QUALITY_WINDOW_S = 1.0
 #: After a window with the electrode off, saturated or flat, the channel stays unusable
 #: this long: the band-pass filters ring for a while after a step of millivolts, s.
 BAD_HOLD_S = 2.0
@@ -82,9 +88,15 @@ class EpisodeAnalyzer:
         self.chain = EmgPreprocessor(
             self.sfreq, n_channels, h_freq=h_freq, mains_freq=mains_freq, ecg_method=ecg_method
         )
-        self.mains = MainsDetector(self.sfreq, n_channels) if mains_freq is None else None
+        # Windows longer than the live defaults: the detector needs mains and electrode
+        # state to the second, not to the quarter second, and the cost is per window.
+        self.mains = (
+            MainsDetector(self.sfreq, n_channels, window_s=MAINS_WINDOW_S)
+            if mains_freq is None
+            else None
+        )
         self.mains_freq = mains_freq
-        self.quality = SignalQuality(self.sfreq, n_channels)
+        self.quality = SignalQuality(self.sfreq, n_channels, window_s=QUALITY_WINDOW_S)
         try:
             self.detector = SpasmDetector(
                 self.sfreq,
@@ -158,8 +170,9 @@ class EpisodeAnalyzer:
             if self.mains is not None:
                 self.mains.reset()
         seg = self._seg_start
-        if self.mains is not None:
-            for report in self.mains.process(raw):
+        for lo, hi in self._mains_spans(first, raw.shape[1]):
+            assert self.mains is not None
+            for report in self.mains.process(raw[:, lo:hi]):
                 if report.mains_freq is not None and report.mains_freq != self.mains_freq:
                     self.mains_freq = report.mains_freq
                     self.chain.set_mains(report.mains_freq)
@@ -186,6 +199,38 @@ class EpisodeAnalyzer:
                 self._artefact_spans.append((seg + rep.start, seg + rep.stop, art))
             self._quality_end = seg + rep.stop
         return self._feed_until(self._quality_end, allow_unknown=False)
+
+    def _mains_spans(self, first: int, n: int) -> list[tuple[int, int]]:
+        """Stretches (relative to this block) that go to the mains detector.
+
+        The first two minutes do; afterwards (the grid does not change within a
+        recording, and a hum not found by then is small) only the first
+        ``MAINS_RECHECK_S`` of every minute, so that a change or a late hum is still seen,
+        at an eighth of the cost. Chosen by absolute sample index, so the block size does
+        not matter.
+        """
+        if self.mains is None:
+            return []
+        head = round(120.0 * self.sfreq)
+        minute = round(60.0 * self.sfreq)
+        check = round(MAINS_RECHECK_S * self.sfreq)
+        spans = []
+        a = first
+        stop = first + n
+        while a < stop:
+            if a < head:
+                b = min(head, stop)
+                spans.append((a - first, b - first))
+                a = b
+                continue
+            m0 = (a // minute) * minute
+            if a < m0 + check:
+                b = min(m0 + check, stop)
+                spans.append((a - first, b - first))
+                a = b
+            else:
+                a = m0 + minute
+        return spans
 
     def _end_segment(self) -> list[Episode]:
         """Close the gap-free stretch: release what the chain produced, restart at the next."""
