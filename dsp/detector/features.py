@@ -280,7 +280,6 @@ def emg_evidence(
     with np.errstate(all="ignore"):
         level = np.nan_to_num(np.nanpercentile(envelope, 90, axis=1)) if n else np.zeros(n_ch)
     strength = np.clip((level - rest) / rest, 0.0, None)
-    contrast_mean = np.clip((mean - rest) / rest, 0.0, None)
     # Asymmetry from the excess in volts: the two sides' electrodes see muscle of the
     # same size through similar skin, whereas their rest levels differ (ECG residue is
     # larger on the left), which would bias a ratio of contrasts.
