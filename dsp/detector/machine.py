@@ -711,6 +711,14 @@ class SpasmDetector:
         rest: NDArray[np.float64],
         off: NDArray[np.float64],
     ) -> list[Episode]:
+        # Most brief activations are small (heartbeat residue, noise): check the level
+        # before measuring anything else.
+        b0, b1 = start // self._bin, max(end // self._bin, start // self._bin + 1)
+        with np.errstate(all="ignore"):
+            level = np.nanpercentile(self._env.get(b0, b1), 90, axis=1)
+        safe_rest = np.maximum(np.nan_to_num(rest, nan=0.0), 1e-12)
+        if not np.any((level - safe_rest) / safe_rest >= _TWITCH_STRENGTH):
+            return []
         emg = self._emg_evidence(start, end, rest, off)
         if float(np.max(emg.strength)) < _TWITCH_STRENGTH:
             return []
