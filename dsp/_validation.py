@@ -169,3 +169,25 @@ def check_block(
 ) -> NDArray[np.float64]:
     """Check one block for a streaming component configured for ``n_channels``."""
     return check_signal(block, name=name, n_channels=n_channels, allow_nan=allow_nan)
+
+
+def check_mask(
+    mask: Any, shape: tuple[int, ...], *, name: str = "usable", default: bool = True
+) -> NDArray[np.bool_]:
+    """Check a per-sample boolean mask for a block of ``shape`` (n_channels, n_times).
+
+    None gives a mask filled with ``default``; a 1-D mask of length n_times applies to
+    every channel (a read-only broadcast view).
+    """
+    if mask is None:
+        return np.full(shape, default, dtype=bool)
+    arr = np.asarray(mask)
+    if arr.dtype != np.bool_:
+        raise TypeError(f"{name} must be a boolean array, got dtype {arr.dtype} instead")
+    if arr.ndim == 1 and arr.shape[0] == shape[1]:
+        return np.broadcast_to(arr, shape)
+    if arr.shape != shape:
+        raise ValueError(
+            f"{name} must have shape {shape} or ({shape[1]},), got {arr.shape} instead"
+        )
+    return arr

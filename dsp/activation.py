@@ -10,12 +10,17 @@ It reads no clock and does no IO; samples are counted from the first one it was 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from dsp._validation import check_block, check_n_channels, check_positive, check_sfreq
+from dsp._validation import (
+    check_block,
+    check_mask,
+    check_n_channels,
+    check_positive,
+    check_sfreq,
+)
 
 __all__ = [
     "DEFAULT_BASELINE_S",
@@ -478,7 +483,7 @@ class ActivationDetector:
         env = check_block(envelope, n_channels=self.n_channels, name="envelope")
         if env.size and float(env.min()) < 0:
             raise ValueError("envelope must be >= 0 (an RMS or rectified amplitude in volts)")
-        ok = self._check_usable(usable, env.shape)
+        ok = check_mask(usable, env.shape)
         n_times = env.shape[1]
         out: list[Activation] = []
         pos = 0
@@ -548,20 +553,6 @@ class ActivationDetector:
         return sorted(out, key=lambda a: (a.start_sample, a.channel))
 
     # ------------------------------------------------------------------ internals
-
-    def _check_usable(self, usable: Any, shape: tuple[int, ...]) -> NDArray[np.bool_]:
-        if usable is None:
-            return np.ones(shape, dtype=bool)
-        arr = np.asarray(usable)
-        if arr.dtype != np.bool_:
-            raise TypeError(f"usable must be a boolean array, got dtype {arr.dtype} instead")
-        if arr.ndim == 1 and arr.shape[0] == shape[1]:
-            return np.broadcast_to(arr, shape)
-        if arr.shape != shape:
-            raise ValueError(
-                f"usable must have shape {shape} or ({shape[1]},), got {arr.shape} instead"
-            )
-        return arr
 
     def _update_thresholds(self, now: int) -> None:
         for ch in self._channels:

@@ -15,14 +15,22 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from dsp._validation import check_block, check_n_channels, check_positive, check_sfreq
+from dsp._validation import (
+    check_block,
+    check_mask,
+    check_n_channels,
+    check_positive,
+    check_sfreq,
+)
 from dsp.activation import Activation, ActivationDetector
 from dsp.calibration import Calibration, Normaliser
 from dsp.detector.episode import EPISODE_SIDES, Episode
 from dsp.detector.features import (
+    FINE_BIN_S,
     EmgEvidence,
     MotionEvidence,
     emg_evidence,
+    fine_envelope,
     median_frequency,
 )
 from dsp.detector.history import History
@@ -31,8 +39,6 @@ from dsp.motion import ACTIVITIES, POSTURES, MotionFrames, MotionTracker, angle_
 
 __all__ = ["DetectorState", "SpasmDetector"]
 
-#: Rate of the decimated envelope and fine-envelope histories, Hz.
-_BIN_RATE = 100.0
 #: Envelope and motion kept for feature extraction, s (the longest episode measured whole).
 _HISTORY_S = 900.0
 #: Cleaned EMG kept for the median frequency, s.
@@ -211,7 +217,8 @@ class SpasmDetector:
         self.motion: MotionTracker | None = None
         if accel_sfreq is not None:
             self.motion = MotionTracker(accel_sfreq)
-        self._bin = max(round(self.sfreq / _BIN_RATE), 1)
+        # Envelope and fine-envelope histories share the fine envelope's 10 ms bins.
+        self._bin = max(round(FINE_BIN_S * self.sfreq), 1)
         self._bin_rate = self.sfreq / self._bin
         self._delay = round(self.rms_window_s / 2.0 * self.sfreq)
         self._merge = round(self.merge_gap_s * self.sfreq)
@@ -314,9 +321,11 @@ class SpasmDetector:
                 f"cleaned must have the shape of envelope {env.shape}, got {clean.shape}"
             )
         self._push_history(
-            env, clean, None if artefact is None else _usable_mask(artefact, env.shape)
+            env,
+            clean,
+            None if artefact is None else check_mask(artefact, env.shape, name="artefact"),
         )
-        ok = _usable_mask(usable, env.shape)
+        ok = check_mask(usable, env.shape)
         acts: list[Activation] = []
         pos = 0
         n = env.shape[1]
@@ -366,8 +375,7 @@ class SpasmDetector:
         used = n_bins * self._bin
         if n_bins:
             self._env.push(env_all[:, self._bin - 1 : used : self._bin])
-            rect = np.abs(clean_all[:, :used]).reshape(self.n_channels, n_bins, self._bin)
-            self._fine.push(rect.mean(axis=2))
+            self._fine.push(fine_envelope(clean_all[:, :used], self.sfreq))
             self._art.push(art_all[:used].reshape(1, n_bins, self._bin).max(axis=2))
         self._tail_env = env_all[:, used:]
         self._tail_clean = clean_all[:, used:]
@@ -375,8 +383,7 @@ class SpasmDetector:
 
     def _apply_rebase(self, win0: int, now: int) -> list[Activation]:
         """Relearn each channel's rest from ``win0 .. now`` if it looks like a tone change."""
-        b0, b1 = win0 // self._bin, max(now // self._bin, win0 // self._bin + 1)
-        window = self._env.get(b0, b1)
+        window = self._env.get(*self._bins(win0, now))
         if window.shape[1] == 0:
             return []
         with np.errstate(all="ignore"):
@@ -664,11 +671,16 @@ class SpasmDetector:
             coverage=float(valid.mean()),
         )
 
+    def _bins(self, start: int, end: int) -> tuple[int, int]:
+        """History bins covering detector samples ``start .. end`` (at least one)."""
+        b0 = start // self._bin
+        return b0, max(end // self._bin, b0 + 1)
+
     def _emg_evidence(
         self, start: int, end: int, rest: NDArray[np.float64], off: NDArray[np.float64]
     ) -> EmgEvidence:
         self._last_rest = rest
-        b0, b1 = start // self._bin, max(end // self._bin, start // self._bin + 1)
+        b0, b1 = self._bins(start, end)
         env = self._env.get(b0, b1)
         fine = self._fine.get(b0, b1)
         ev = emg_evidence(env, self._bin_rate, fine, self._bin_rate, rest, off)
@@ -713,7 +725,7 @@ class SpasmDetector:
     ) -> list[Episode]:
         # Most brief activations are small (heartbeat residue, noise): check the level
         # before measuring anything else.
-        b0, b1 = start // self._bin, max(end // self._bin, start // self._bin + 1)
+        b0, b1 = self._bins(start, end)
         with np.errstate(all="ignore"):
             level = np.nanpercentile(self._env.get(b0, b1), 90, axis=1)
         safe_rest = np.maximum(np.nan_to_num(rest, nan=0.0), 1e-12)
@@ -822,19 +834,6 @@ class SpasmDetector:
             reasons=decision.reasons,
             features=features,
         )
-
-
-def _usable_mask(usable: NDArray[np.bool_] | None, shape: tuple[int, ...]) -> NDArray[np.bool_]:
-    if usable is None:
-        return np.ones(shape, dtype=bool)
-    arr = np.asarray(usable)
-    if arr.dtype != np.bool_:
-        raise TypeError(f"usable must be a boolean array, got dtype {arr.dtype} instead")
-    if arr.ndim == 1 and arr.shape[0] == shape[1]:
-        return np.broadcast_to(arr, shape)
-    if arr.shape != shape:
-        raise ValueError(f"usable must have shape {shape} or ({shape[1]},), got {arr.shape}")
-    return arr
 
 
 def _runs(mask: NDArray[np.bool_]) -> list[tuple[bool, int, int]]:

@@ -20,7 +20,7 @@ from dsp.detector import Episode, SpasmDetector
 from dsp.filters import DEFAULT_H_FREQ
 from dsp.mains import MainsDetector
 from dsp.preprocess import EmgPreprocessor
-from dsp.quality import SignalQuality
+from dsp.quality import QualityReport, SignalQuality
 from host.errors import ConfigError
 
 __all__ = ["MIN_SFREQ", "EpisodeAnalyzer"]
@@ -64,6 +64,15 @@ class EpisodeAnalyzer:
         50 or 60 to notch from the start; None detects it from the signal.
     ecg_method : str | None
         ECG suppression (``"template"``, ``"highpass"`` or None).
+    clip_level_v : float | None
+        ADC full scale in volts, for saturation checks (None: judged from the signal).
+    ch_names : sequence of str | None
+        Channel names used in signal-quality messages.
+
+    Attributes
+    ----------
+    last_quality : QualityReport | None
+        The latest signal-quality window (for a live status line).
     """
 
     def __init__(
@@ -76,6 +85,8 @@ class EpisodeAnalyzer:
         calibration: Calibration | None = None,
         mains_freq: float | None = None,
         ecg_method: str | None = "template",
+        clip_level_v: float | None = None,
+        ch_names: Sequence[str] | None = None,
     ) -> None:
         if not sfreq >= MIN_SFREQ:
             raise ConfigError(
@@ -96,7 +107,16 @@ class EpisodeAnalyzer:
             else None
         )
         self.mains_freq = mains_freq
-        self.quality = SignalQuality(self.sfreq, n_channels, window_s=QUALITY_WINDOW_S)
+        self.quality = SignalQuality(
+            self.sfreq,
+            n_channels,
+            window_s=QUALITY_WINDOW_S,
+            clip_level_v=clip_level_v,
+            ch_names=None if ch_names is None else tuple(ch_names),
+        )
+        self.last_quality: QualityReport | None = None
+        self._env_sum = np.zeros(n_channels)
+        self._env_n = 0
         try:
             self.detector = SpasmDetector(
                 self.sfreq,
@@ -151,10 +171,17 @@ class EpisodeAnalyzer:
             return []
         return self.detector.process_accel(np.asarray(accel_g, dtype=np.float64))
 
+    def take_envelope(self) -> tuple[NDArray[np.float64], int]:
+        """Sum (V) and count of the envelope samples analysed since the last call."""
+        out = (self._env_sum.copy(), self._env_n)
+        self._env_sum[:] = 0.0
+        self._env_n = 0
+        return out
+
     def finish(self) -> list[Episode]:
         """End of the recording: flush every stage and return the last episodes."""
         out = self._end_segment()
-        out.extend(self._feed_until(self._n_in))
+        out.extend(self._feed_until(self._n_in, fill=True))
         out.extend(self.detector.flush())
         return out
 
@@ -186,6 +213,7 @@ class EpisodeAnalyzer:
         if cleaned.shape[1]:
             self._pending.append((first_out, cleaned, envelope))
         for rep in self.quality.process(raw):
+            self.last_quality = rep
             # Only signal that cannot be EMG is skipped. Motion-artefact and step flags are
             # not: they fire on the low-frequency content of strong real contractions (the
             # 20 Hz high-pass removes it from the envelope), and movement is judged by
@@ -198,7 +226,7 @@ class EpisodeAnalyzer:
             if art.any():
                 self._artefact_spans.append((seg + rep.start, seg + rep.stop, art))
             self._quality_end = seg + rep.stop
-        return self._feed_until(self._quality_end, allow_unknown=False)
+        return self._feed_until(self._quality_end, fill=False)
 
     def _mains_spans(self, first: int, n: int) -> list[tuple[int, int]]:
         """Stretches (relative to this block) that go to the mains detector.
@@ -238,10 +266,15 @@ class EpisodeAnalyzer:
             return []
         self._seg_start = None
         self._quality_end = max(self._quality_end, self._n_in)
-        return self._feed_until(self._n_in, allow_unknown=True)
+        return self._feed_until(self._n_in, fill=True)
 
-    def _feed_until(self, limit: int, *, allow_unknown: bool = True) -> list[Episode]:
-        """Give the detector every buffered output sample before ``limit``."""
+    def _feed_until(self, limit: int, *, fill: bool) -> list[Episode]:
+        """Give the detector every buffered output sample before ``limit``.
+
+        With ``fill`` (at a gap or the end, where ``limit`` is the input's end), samples the
+        chain will never produce (its delayed tail, the gap itself) go to the detector as
+        unusable, so its sample count stays on the input's time line.
+        """
         out: list[Episode] = []
         keep: list[tuple[int, NDArray[np.float64], NDArray[np.float64]]] = []
         for first, clean, env in self._pending:
@@ -256,10 +289,8 @@ class EpisodeAnalyzer:
                 clean, env = clean[:, :cut], env[:, :cut]
             out.extend(self._to_detector(first, clean, env))
         self._pending = keep
-        if not keep and limit > self._det_cursor and limit <= self._n_in and allow_unknown:
-            # Samples the chain never produced (pre-roll lost at a gap, or the gap itself).
-            if self._seg_start is None or limit == self._n_in:
-                out.extend(self._fill(limit))
+        if fill and not keep and limit > self._det_cursor:
+            out.extend(self._fill(limit))
         return out
 
     def _fill(self, stop: int) -> list[Episode]:
@@ -284,6 +315,8 @@ class EpisodeAnalyzer:
         usable = self._mask(self._usable_spans, first, clean.shape[1], fill=True)
         artefact = self._mask(self._artefact_spans, first, clean.shape[1], fill=False)
         out.extend(self.detector.process(env, clean, usable, artefact))
+        self._env_sum += env.sum(axis=1)
+        self._env_n += env.shape[1]
         self._det_cursor = first + clean.shape[1]
         return out
 

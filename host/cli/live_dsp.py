@@ -1,16 +1,15 @@
 """Live signal processing and spasm detection for ``spasmwatch stream`` and ``spasmwatch demo``.
 
 :class:`LiveDsp` takes the frames of a live stream as they arrive and converts counts to
-physical units with the device's DEVICE_INFO (EMG in volts, acceleration in g). It runs
-two things on them:
-
-- the status front end, reported once per interval: mains detection (switching the notch
-  on once 50 or 60 Hz is decided), the cleaning chain (band-pass, notch, ECG suppression,
-  moving RMS) and per-channel signal quality. A sample gap resets it, so missing samples
-  never enter a filter and the signal is never joined across a gap;
-- the spasm detector, through :class:`host.analysis.EpisodeAnalyzer` (the engine
-  ``spasmwatch analyze`` runs over files): every finished episode is collected and
-  reported, and :meth:`LiveDsp.live_state` tells whether a contraction is in progress.
+physical units with the device's DEVICE_INFO (EMG in volts, acceleration in g) and runs
+the spasm detector on them through :class:`host.analysis.EpisodeAnalyzer` (the engine
+``spasmwatch analyze`` runs over files): every finished episode is collected and reported,
+and :meth:`LiveDsp.live_state` tells whether a contraction is in progress. The status
+reported once per interval (mains frequency, mean cleaned envelope, per-channel signal
+quality) comes from the analyzer's own cleaning chain, mains detector and signal quality,
+so each sample is cleaned once. Only when the detector cannot run (more than two EMG
+channels) does a separate status front end (mains detection, cleaning chain, quality)
+process the frames; a sample gap resets it, so missing samples never enter a filter.
 
 Timing of the detector follows the device's sample counter, not the arrival of frames:
 a gap of ``n`` missing EMG samples (reported by the decoder, or seen from a frame's
@@ -242,9 +241,11 @@ class LiveDsp:
             if item.n_channels != self.info.n_channels:
                 return
             volts = item.counts.astype(np.float64) * self.info.volts_per_count
-            self._process(volts)
             if self.sides is not None:
+                # The analyzer's own cleaning, mains and quality feed the status too.
                 self._analyse_emg(item.first_sample, volts)
+            else:
+                self._process(volts)
         elif isinstance(item, AccelFrame):
             if self.accel_sfreq is not None and item.n_channels == 3:
                 g = item.counts.astype(np.float64) * self.info.accel_g_per_count
@@ -320,8 +321,14 @@ class LiveDsp:
     def _start_analysis(self, origin: int) -> EpisodeAnalyzer:
         assert self.sides is not None
         try:
+            info = self.info
             analyzer = EpisodeAnalyzer(
-                self.sfreq, self.info.n_channels, sides=self.sides, accel_sfreq=self.accel_sfreq
+                self.sfreq,
+                info.n_channels,
+                sides=self.sides,
+                accel_sfreq=self.accel_sfreq,
+                clip_level_v=info.volts_per_count * (1 << (info.adc_bits - 1)),
+                ch_names=info.channel_names,
             )
         except ConfigError as err:
             logger.warning("spasm detection not run: %s", err)
@@ -361,7 +368,14 @@ class LiveDsp:
             return
         block = self._block[0] if len(self._block) == 1 else np.concatenate(self._block, axis=1)
         self._block, self._block_n = [], 0
-        self._collect(self.analyzer.feed_emg(block))
+        analyzer = self.analyzer
+        self._collect(analyzer.feed_emg(block))
+        total, count = analyzer.take_envelope()
+        self._env_sum += total
+        self._env_n += count
+        if analyzer.last_quality is not None:
+            self._last_quality = analyzer.last_quality
+        self.mains_freq = analyzer.mains_freq
 
     def _skip_emg(self, target: int) -> None:
         """Advance the EMG to stream index ``target``: NaN over a gap, a restart if long."""
