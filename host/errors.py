@@ -12,7 +12,9 @@ __all__ = [
     "ConfigError",
     "CrcError",
     "DeviceDisconnectedError",
+    "DeviceNotFoundError",
     "DeviceTimeoutError",
+    "ForeignDeviceError",
     "FrameError",
     "FramingError",
     "MalformedFrameError",
@@ -21,6 +23,11 @@ __all__ = [
     "ProtocolError",
     "RecordingError",
     "SpasmwatchError",
+    "StorageError",
+    "StorageFullError",
+    "StoragePermissionError",
+    "StoreCorruptError",
+    "StoreVersionError",
     "TransportError",
     "UnknownFrameTypeError",
     "UnsupportedVersionError",
@@ -93,3 +100,31 @@ class DeviceDisconnectedError(TransportError):
 
 class DeviceTimeoutError(TransportError):
     """The device did not answer within the allotted time."""
+
+
+class DeviceNotFoundError(TransportError):
+    """No device matching the address or name was found (a BLE scan came back empty)."""
+
+
+class ForeignDeviceError(TransportError):
+    """The device answered but is not a spasmwatch wearable (no spasmwatch service)."""
+
+
+class StorageError(SpasmwatchError):
+    """The recording store could not be opened, read or written."""
+
+
+class StoreCorruptError(StorageError):
+    """The store file is damaged or is not a spasmwatch store (another SQLite database)."""
+
+
+class StoreVersionError(StorageError):
+    """The store was written by a newer spasmwatch whose schema this version cannot read."""
+
+
+class StorageFullError(StorageError):
+    """The disk (or the store's size limit) is full: recording stopped, earlier data is kept."""
+
+
+class StoragePermissionError(StorageError):
+    """The data directory or store file cannot be created or written (permissions)."""

@@ -151,12 +151,18 @@ def classify(
     duration = emg.duration_s
     # A 3-8 Hz rhythm is specific to clonus; a slower one can come from the shape of the
     # envelope itself, so it counts as gait only without a clonic rhythm.
-    clonic_rhythm = emg.clonic_strength >= p.rhythm_min
+    # A motion artefact or an electrode step is itself a train of spikes: where signal
+    # quality flags most of the candidate, its pattern is not taken for clonus or jerks.
+    artefactual = emg.artefact_fraction >= 0.5
+    clonic_rhythm = not artefactual and emg.clonic_strength >= p.rhythm_min
     gait_rhythm = (
         not clonic_rhythm and emg.gait_strength >= p.rhythm_min and duration >= p.gait_min_s
     )
     jerk_train = (
-        not clonic_rhythm and emg.n_bursts >= p.jerk_min_bursts and emg.duty < p.jerk_max_duty
+        not artefactual
+        and not clonic_rhythm
+        and emg.n_bursts >= p.jerk_min_bursts
+        and emg.duty < p.jerk_max_duty
     )
     # Clonus and myoclonus are recognised by their pattern, whatever their length.
     patterned = clonic_rhythm or jerk_train
@@ -215,7 +221,7 @@ def classify(
         and 0.5 <= emg.mdf_ratio <= p.compressed_mdf
     ):
         add(1.0, f"spectrum compressed (median frequency {1 - emg.mdf_ratio:.0%} below usual)")
-    if emg.artefact_fraction >= 0.5:
+    if artefactual:
         add(-3.0, f"signal artefact flagged over {emg.artefact_fraction:.0%} of it")
 
     # --- trunk motion ----------------------------------------------------------------
@@ -258,7 +264,7 @@ def classify(
     if involuntary:
         if clonic_rhythm:
             kind = "clonic"
-        elif emg.n_bursts >= p.jerk_min_bursts and emg.duty < p.jerk_max_duty:
+        elif jerk_train:
             kind = "myoclonic"
         else:
             kind = "tonic"

@@ -121,7 +121,7 @@ def compare_with_script(
     scenario : Scenario
         The scenario played (looped: its script repeats every ``duration_s``).
     episodes : list of dict
-        Detected episodes (:func:`host.cli.live_dsp.episode_record`), times on the
+        Detected episodes (:func:`host.pipeline.live_dsp.episode_record`), times on the
         device's time line (which starts with the scenario).
     streamed_s : float
         How much of the device's time line was analysed, s; scripted episodes that had

@@ -17,9 +17,8 @@ from host.simulator.link import FaultInjector, LinkFaults
 from host.simulator.pty_server import PtyWearable
 from host.simulator.scenario import (
     Scenario,
-    builtin_scenario,
     list_builtin_scenarios,
-    load_scenario,
+    resolve_scenario,
     write_truth,
 )
 
@@ -151,14 +150,6 @@ def add_parser(subparsers: Any) -> None:
     )
     add_fault_arguments(parser)
     parser.set_defaults(func=run)
-
-
-def resolve_scenario(name_or_path: str) -> Scenario:
-    """Load a built-in scenario by name or a TOML file by path."""
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
-        return load_scenario(path)
-    return builtin_scenario(name_or_path)
 
 
 def faults_from_args(args: argparse.Namespace) -> LinkFaults:

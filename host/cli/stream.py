@@ -4,7 +4,7 @@ Every second it prints frames/s, the sample rate achieved, loss, CRC and framing
 gaps, duplicates, reordered frames, reconnections and the RMS of each EMG channel over
 that second (in microvolts once the device's DEVICE_INFO has arrived, in ADC counts
 until then), then the cleaned envelope, mains and signal quality. The spasm detector runs
-on the stream (:class:`host.cli.live_dsp.LiveDsp`): every finished contraction is printed
+on the stream (:class:`host.pipeline.live_dsp.LiveDsp`): every finished contraction is printed
 on a line of its own (``episode 12.3-20.6 s  left  INVOLUNTARY tonic (0.97)  peak 168 uV
 at rest``; times on the device's time line) and, while a contraction has lasted long
 enough to be probably a spasm, the status line says "involuntary contraction in
@@ -13,7 +13,7 @@ progress". ``--json`` prints one JSON object per line instead:
 - ``{"type": "tick", ...}`` every second (the keys of :func:`StreamMonitor.tick` except
   ``episodes``; ``detector`` holds the live state of :meth:`LiveDsp.live_state`);
 - ``{"type": "episode", ...}`` for every finished contraction (the keys of
-  :func:`host.cli.live_dsp.episode_record`), just before the tick that closes its second
+  :func:`host.pipeline.live_dsp.episode_record`), just before the tick that closes its second
   and, for a contraction still open when the stream stops, before the summary;
 - ``{"type": "link", "kind": ..., "detail": ..., "elapsed_s": ...}`` on link events;
 - ``{"type": "device_info", ...}`` when the device describes itself;
@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from host.cli.devices import describe_device_info, device_info_dict
-from host.cli.live_dsp import LiveDsp, activity_phrase
+from host.pipeline.live_dsp import LiveDsp, activity_phrase
 from host.errors import ConfigError, TransportError
 from host.protocol import Command, DeviceInfoFrame, Frame, LateFrame, SamplesFrame
 from host.transports import DEFAULT_BAUDRATE, LinkEvent, SerialTransport, Transport, TransportItem
@@ -124,7 +124,7 @@ class StreamMonitor:
         The signal processing and spasm detection, once the device has described itself
         (rebuilt when it describes itself differently).
     episodes : list of dict
-        Every episode reported so far (:func:`host.cli.live_dsp.episode_record`).
+        Every episode reported so far (:func:`host.pipeline.live_dsp.episode_record`).
     """
 
     def __init__(self, transport: Transport, start_s: float) -> None:
@@ -311,7 +311,7 @@ def format_episode(episode: dict[str, Any]) -> str:
     Parameters
     ----------
     episode : dict
-        A record of :func:`host.cli.live_dsp.episode_record`.
+        A record of :func:`host.pipeline.live_dsp.episode_record`.
 
     Returns
     -------

@@ -19,7 +19,8 @@ bending and lifting sets, standing up and turning in bed. Involuntary episodes o
 scored kind (tonic 3-40 s, cramp 10-120 s, clonic 2-10 s at 4-7 Hz, myoclonic 1.5-6 s at
 1-3 Hz; 15-80 % MVC; left, right or bilateral) are placed mostly at rest and some while
 walking, at least 20 s apart and at least 8 s inside their segment, 4-10 per 30 min;
-sub-threshold twitches and scripted voluntary contractions are added. Recordings vary in
+sub-threshold twitches and scripted voluntary contractions (reaching forward and back
+extensions that move the trunk, isometric bracing that does not) are added. Recordings vary in
 mains frequency, signal-to-noise ratio and electrode trouble (see :class:`ItemTags`).
 """
 
@@ -662,19 +663,36 @@ def _place_episodes(
         duration = _q(d.uniform(1.0, 5.0))
         start = placer.place(duration, seated, minor_gap, spasm=False)
         if start is not None:
-            episodes.append(
-                {
-                    "start_s": start,
-                    "kind": "voluntary",
-                    "side": d.weighted(("bilateral", "left", "right"), (0.7, 0.15, 0.15)),
-                    "duration_s": duration,
-                    "peak_mvc": _q(d.uniform(0.15, 0.5), 0.01),
-                    "description": d.choice(
-                        ("back extension on request", "reaching for a shelf", "bracing")
-                    ),
-                }
+            episode = {
+                "start_s": start,
+                "kind": "voluntary",
+                "side": d.weighted(("bilateral", "left", "right"), (0.7, 0.15, 0.15)),
+                "duration_s": duration,
+                "peak_mvc": _q(d.uniform(0.15, 0.5), 0.01),
+                "description": d.choice(
+                    ("back extension on request", "reaching for a shelf", "bracing")
+                ),
+            }
+            episode["trunk_deg"] = _voluntary_trunk_deg(
+                str(episode["description"]), float(episode["peak_mvc"])
             )
+            episodes.append(episode)
     return sorted(episodes, key=lambda e: e["start_s"])
+
+
+def _voluntary_trunk_deg(description: str, peak_mvc: float) -> float:
+    """How far a scripted voluntary contraction moves the trunk, degrees of flexion.
+
+    Reaching forward to a shelf leans the trunk forward and a back extension bends it
+    backwards, further the harder the erector spinae work (10-25 degrees over 15-50 % MVC,
+    within the 20-30 degree range of standing lumbar extension); bracing is isometric.
+    Derived from the contraction's strength rather than drawn, so adding it left every
+    other random choice of the corpus unchanged.
+    """
+    if description == "bracing":
+        return 0.0
+    angle = _q(10.0 + 30.0 * peak_mvc)
+    return -angle if description == "back extension on request" else angle
 
 
 def _place_artefacts(

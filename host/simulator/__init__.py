@@ -38,6 +38,7 @@ from host.simulator.scenario import (
     load_scenario,
     loads_scenario,
     read_truth,
+    resolve_scenario,
     write_truth,
 )
 
@@ -60,6 +61,7 @@ __all__ = [
     "builtin_scenario",
     "list_builtin_scenarios",
     "load_scenario",
+    "resolve_scenario",
     "loads_scenario",
     "read_truth",
     "write_truth",

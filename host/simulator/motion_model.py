@@ -109,6 +109,25 @@ def minimum_jerk(fraction: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.asarray(x**3 * (10.0 + x * (-15.0 + 6.0 * x)), dtype=np.float64)
 
 
+def minimum_jerk_acceleration(fraction: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Second derivative of :func:`minimum_jerk` with respect to normalised time.
+
+    Parameters
+    ----------
+    fraction : ndarray of float
+        Normalised time; 0 outside (0, 1).
+
+    Returns
+    -------
+    acceleration : ndarray of float
+        ``60 x - 180 x^2 + 120 x^3``: divide by the movement time squared (and multiply by
+        the amplitude) for a physical acceleration.
+    """
+    x = np.asarray(fraction, dtype=np.float64)
+    inside = (x > 0.0) & (x < 1.0)
+    return np.where(inside, x * (60.0 + x * (-180.0 + 120.0 * x)), 0.0)
+
+
 def nlerp(
     start: NDArray[np.float64], stop: NDArray[np.float64], weight: NDArray[np.float64]
 ) -> NDArray[np.float64]:

@@ -404,6 +404,11 @@ class Episode:
         clonic, myoclonic and cramp, False for twitch and voluntary).
     description : str
         Free text, copied into the truth label.
+    trunk_deg : float
+        ``voluntary`` only: how far the contraction moves the trunk, degrees of flexion
+        (negative: extension). The trunk moves there with a minimum-jerk profile while the
+        contraction builds up, holds, and returns as it ends, as in reaching forward or a
+        back extension. 0 (the default) is an isometric contraction such as bracing.
     """
 
     start_s: float
@@ -414,6 +419,7 @@ class Episode:
     rate_hz: float | None = None
     freeze: bool | None = None
     description: str = ""
+    trunk_deg: float = 0.0
 
     @property
     def end_s(self) -> float:
@@ -678,6 +684,12 @@ def _validate_episode(episode: Episode, index: int, source: str, total_s: float)
             )
     if episode.freeze is not None and not isinstance(episode.freeze, bool):
         raise _fail(source, f"{key}.freeze", episode.freeze, "true or false")
+    if episode.trunk_deg != 0.0:
+        if episode.kind != "voluntary":
+            raise _fail(
+                source, f"{key}.trunk_deg", episode.trunk_deg, "no trunk_deg (only voluntary)"
+            )
+        _check_range(source, f"{key}.trunk_deg", episode.trunk_deg, -30.0, 60.0)
 
 
 def _validate_artefact(artefact: Artefact, index: int, source: str, total_s: float) -> None:
@@ -887,6 +899,30 @@ def list_builtin_scenarios() -> list[str]:
         for entry in folder.iterdir()
         if entry.name.endswith(".toml")
     )
+
+
+def resolve_scenario(name_or_path: str) -> Scenario:
+    """Load a built-in scenario by name, or a scenario file by path.
+
+    Parameters
+    ----------
+    name_or_path : str
+        One of :func:`list_builtin_scenarios`, or a path to a ``.toml`` scenario.
+
+    Returns
+    -------
+    scenario : Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    ScenarioError
+        If the name is not a built-in scenario, or the file is missing or invalid.
+    """
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        return load_scenario(path)
+    return builtin_scenario(name_or_path)
 
 
 def builtin_scenario(name: str) -> Scenario:

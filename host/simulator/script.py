@@ -34,6 +34,7 @@ from host.simulator.motion_model import (
     gait_acceleration,
     lying_up_vector,
     minimum_jerk,
+    minimum_jerk_acceleration,
     nlerp,
     trunk_up_vector,
     von_mises_bump,
@@ -722,6 +723,11 @@ class Script:
                     tilt[1, idx] += np.deg2rad(8.0) * ep.peak_mvc * level
                 else:
                     tilt[0, idx] -= np.deg2rad(6.0) * ep.peak_mvc * level
+            if ep.trunk_deg != 0.0:
+                angle, angular_acc = _voluntary_trunk_move(ep, t)
+                tilt[0, idx] += angle
+                # Tangential acceleration of the sensor about the hip, along the anterior axis.
+                jolt[2, idx] += angular_acc * _SENSOR_RADIUS_M / _G
             self._burst_jolts(plan, t, idx, jolt)
 
     def _bursts(self, plan: _EpisodePlan, t: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -1124,6 +1130,25 @@ class Script:
                 )
             )
         return events
+
+
+def _voluntary_trunk_move(
+    ep: Episode, t: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Trunk flexion (rad) and its angular acceleration (rad/s^2) of a moving contraction.
+
+    Out with a minimum-jerk profile over the first third of the contraction (at most 1 s),
+    held, and back over the last third.
+    """
+    move_s = min(1.0, ep.duration_s / 3.0)
+    amplitude = np.deg2rad(ep.trunk_deg)
+    out = (t - ep.start_s) / move_s
+    back = (ep.end_s - t) / move_s
+    angle = amplitude * minimum_jerk(out) * minimum_jerk(back)
+    # The two movements do not overlap, so the product's second derivative is the sum of
+    # each one's while the other is at 1.
+    acc = amplitude / move_s**2 * (minimum_jerk_acceleration(out) + minimum_jerk_acceleration(back))
+    return angle, acc
 
 
 def _transition_burst_mvc(angle_rad: float) -> float:

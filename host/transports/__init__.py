@@ -1,7 +1,9 @@
 """Links to a device: one contract (:class:`Transport`), one module per backend.
 
-Today there is a serial backend (:class:`SerialTransport`); BLE, replay and simulator
-backends will follow behind the same contract, chosen by URL with :func:`open_transport`.
+Backends: serial (:class:`SerialTransport`), the simulated wearable in process
+(:class:`~host.transports.sim.SimTransport`) and capture replay
+(:class:`~host.transports.replay.ReplayTransport`), chosen by URL with
+:func:`open_transport`.
 """
 
 from __future__ import annotations
@@ -46,9 +48,41 @@ __all__ = [
 ]
 
 #: URL schemes :func:`open_transport` understands.
-SUPPORTED_SCHEMES = ("serial",)
+SUPPORTED_SCHEMES = ("serial", "sim", "replay")
 
 _SERIAL_OPTIONS = ("baudrate", "serial_number", "max_reconnect_s")
+_SIM_OPTIONS = ("speed", "seed", "clock_ppm", "loop")
+_REPLAY_OPTIONS = ("speed",)
+
+
+def _options(url: str, query: str, allowed: tuple[str, ...], scheme: str) -> dict[str, str]:
+    parsed = parse_qs(query, keep_blank_values=True, strict_parsing=False)
+    unknown = sorted(set(parsed) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"Invalid option(s) {', '.join(unknown)} in {url!r}: {scheme}:// URLs accept "
+            f"{', '.join(allowed) or 'no options'}"
+        )
+    return {key: values[-1] for key, values in parsed.items()}
+
+
+def _number(url: str, options: dict[str, str], name: str, kind: type[Any]) -> Any:
+    try:
+        return kind(options[name])
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise ConfigError(
+            f"Invalid value {options[name]!r} for {name!r} in {url!r}: expected {what}"
+        ) from None
+
+
+def _flag(url: str, options: dict[str, str], name: str) -> bool:
+    value = options[name].lower()
+    if value in ("1", "true", "yes", ""):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    raise ConfigError(f"Invalid value {options[name]!r} for {name!r} in {url!r}: expected 0 or 1")
 
 
 def open_transport(url: str) -> Transport:
@@ -57,10 +91,15 @@ def open_transport(url: str) -> Transport:
     Parameters
     ----------
     url : str
-        ``serial:///dev/ttyACM0`` (a device path, symlinks included),
-        ``serial://COM3``, or ``serial://2341:0043`` (a USB VID:PID, looked up on every
-        connection). Options go in the query: ``?baudrate=921600``,
-        ``?serial_number=...`` (with a VID:PID), ``?max_reconnect_s=60``.
+        - ``serial:///dev/ttyACM0`` (a device path, symlinks included),
+          ``serial://COM3``, or ``serial://2341:0043`` (a USB VID:PID, looked up on every
+          connection). Options: ``?baudrate=921600``, ``?serial_number=...`` (with a
+          VID:PID), ``?max_reconnect_s=60``.
+        - ``sim://quick`` (a built-in scenario, or ``sim:///path/to/scenario.toml``): the
+          simulated wearable in process. Options: ``speed`` (real-time factor, 0 = as fast
+          as possible; default 1), ``seed``, ``clock_ppm``, ``loop=1``.
+        - ``replay:///path/to/capture.sw1``: a capture file played back. Option ``speed``
+          (default 0, as fast as possible).
 
     Returns
     -------
@@ -80,27 +119,43 @@ def open_transport(url: str) -> Transport:
             f"{', '.join(s + '://' for s in SUPPORTED_SCHEMES)}, but got "
             f"{(scheme + '://') if scheme else 'no scheme'} instead"
         )
-    query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=False)
-    unknown = sorted(set(query) - set(_SERIAL_OPTIONS))
-    if unknown:
-        raise ConfigError(
-            f"Invalid option(s) {', '.join(unknown)} in {url!r}: serial:// URLs accept "
-            f"{', '.join(_SERIAL_OPTIONS)}"
-        )
-    options = {key: values[-1] for key, values in query.items()}
-    kwargs: dict[str, Any] = {}
-    try:
-        if "baudrate" in options:
-            kwargs["baudrate"] = int(options["baudrate"])
-        if "max_reconnect_s" in options:
-            kwargs["max_reconnect_s"] = float(options["max_reconnect_s"])
-    except ValueError:
-        raise ConfigError(
-            f"Invalid number among the options of {url!r}: baudrate must be an integer, "
-            "max_reconnect_s a number of seconds"
-        ) from None
     netloc = unquote(parts.netloc)
     path = unquote(parts.path)
+    if scheme == "sim":
+        from host.transports.sim import SimTransport
+
+        options = _options(url, parts.query, _SIM_OPTIONS, scheme)
+        target = netloc + path
+        if not target:
+            raise ConfigError(
+                f"Invalid transport URL {url!r}: expected a scenario (sim://quick) or a "
+                "scenario file (sim:///path/to/scenario.toml)"
+            )
+        return SimTransport(
+            target,
+            speed=_number(url, options, "speed", float) if "speed" in options else 1.0,
+            seed=_number(url, options, "seed", int) if "seed" in options else 0,
+            clock_ppm=_number(url, options, "clock_ppm", float) if "clock_ppm" in options else 0.0,
+            loop=_flag(url, options, "loop") if "loop" in options else False,
+        )
+    if scheme == "replay":
+        from host.transports.replay import ReplayTransport
+
+        options = _options(url, parts.query, _REPLAY_OPTIONS, scheme)
+        target = netloc + path
+        if not target:
+            raise ConfigError(
+                f"Invalid transport URL {url!r}: expected a capture file "
+                "(replay:///path/to/capture.sw1)"
+            )
+        speed = _number(url, options, "speed", float) if "speed" in options else 0.0
+        return ReplayTransport(target, speed=speed)
+    options = _options(url, parts.query, _SERIAL_OPTIONS, scheme)
+    kwargs: dict[str, Any] = {}
+    if "baudrate" in options:
+        kwargs["baudrate"] = _number(url, options, "baudrate", int)
+    if "max_reconnect_s" in options:
+        kwargs["max_reconnect_s"] = _number(url, options, "max_reconnect_s", float)
     serial_number = options.get("serial_number")
     if netloc and ":" in netloc and not path:
         return SerialTransport(vid_pid=netloc, serial_number=serial_number, **kwargs)

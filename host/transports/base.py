@@ -27,6 +27,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -157,10 +158,18 @@ class Transport(abc.ABC):
         self._decoder = StreamDecoder()
         self._link = LinkCounters()
         self._items: deque[TransportItem] = deque()
+        self._arrivals: deque[float] = deque()
+        self._last_arrival_utc_s = math.nan
         self._wakeup = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
         self._error: TransportError | None = None
         self._opened = False
         self._closed = False
+        self._ended = False
+        # Sources that can wait (replays, the simulator) set this: they never drop items,
+        # they wait for room before producing more (:meth:`_wait_for_room`).
+        self._lossless = False
         self._connected = False
         self._device_info: DeviceInfoFrame | None = None
         self._command_seq = 0
@@ -187,6 +196,17 @@ class Transport(abc.ABC):
     def device_info(self) -> DeviceInfoFrame | None:
         """The most recent DEVICE_INFO frame received, or None before the first."""
         return self._device_info
+
+    @property
+    def last_arrival_utc_s(self) -> float:
+        """Host UTC time (s) at which the bytes of the item last handed out arrived.
+
+        Wall-clock time (``time.time()``) for live links; simulated and replayed sources
+        give the time the item would have arrived from a live device. NaN before the first
+        item. The pipeline pairs it with each frame's device timestamp to map device time
+        to UTC (:mod:`host.timing`).
+        """
+        return self._last_arrival_utc_s
 
     @property
     def is_connected(self) -> bool:
@@ -270,9 +290,14 @@ class Transport(abc.ABC):
             if self._closed:
                 raise StopAsyncIteration
             if self._items:
+                self._last_arrival_utc_s = self._arrivals.popleft()
+                if len(self._items) <= self._queue_size // 2:
+                    self._room.set()
                 return self._items.popleft()
             if self._error is not None:
                 raise type(self._error)(*self._error.args)
+            if self._ended:
+                raise StopAsyncIteration
             if not self._opened:
                 raise TransportError(
                     f"transport {self.url} is not open: use 'async with' or await open() "
@@ -292,16 +317,20 @@ class Transport(abc.ABC):
             seq=seq, timestamp_us=time.monotonic_ns() // 1000, command=command, rate_hz=rate_hz
         )
 
-    def _receive_bytes(self, data: bytes) -> None:
-        """Decode bytes read from the link and queue the resulting items."""
+    def _receive_bytes(self, data: bytes, arrival_utc_s: float | None = None) -> None:
+        """Decode bytes read from the link and queue the resulting items.
+
+        ``arrival_utc_s`` is when they arrived (host UTC seconds); now when None.
+        """
         self._link.bytes_received += len(data)
+        arrival = time.time() if arrival_utc_s is None else arrival_utc_s
         for item in self._decoder.feed(data):
             if isinstance(item, DeviceInfoFrame):
                 self._device_info = item
             elif isinstance(item, LateFrame) and self._device_info is None:
                 if isinstance(item.frame, DeviceInfoFrame):
                     self._device_info = item.frame
-            self._put(item)
+            self._put(item, arrival)
 
     def _emit(self, event: LinkEvent) -> None:
         """Account for a link event and queue it."""
@@ -331,6 +360,12 @@ class Transport(abc.ABC):
         self._connected = False
         self._wakeup.set()
 
+    def _end_of_stream(self) -> None:
+        """Mark the end of the source's data: iteration stops after the queued items."""
+        self._ended = True
+        self._connected = False
+        self._wakeup.set()
+
     def _mark_open(self) -> None:
         """Record that :meth:`open` succeeded."""
         self._opened = True
@@ -341,12 +376,26 @@ class Transport(abc.ABC):
         self._closed = True
         self._connected = False
         self._wakeup.set()
+        self._room.set()
 
-    def _put(self, item: TransportItem) -> None:
+    async def _wait_for_room(self) -> None:
+        """Wait until the consumer has taken at least half of a full queue.
+
+        For sources that can wait (a replayed file, the simulator): they set
+        ``_lossless`` and call this before producing more, so nothing is dropped however
+        fast they run (the queue may exceed its size by one chunk of items). A live link
+        never waits; its oldest items are dropped instead (:meth:`_put`).
+        """
+        while len(self._items) >= self._queue_size and not self._closed:
+            self._room.clear()
+            await self._room.wait()
+
+    def _put(self, item: TransportItem, arrival_utc_s: float | None = None) -> None:
         items = self._items
-        if len(items) >= self._queue_size:
+        if len(items) >= self._queue_size and not self._lossless:
             self._drop_oldest()
         items.append(item)
+        self._arrivals.append(time.time() if arrival_utc_s is None else arrival_utc_s)
         self._wakeup.set()
 
     def _drop_oldest(self) -> None:
@@ -354,9 +403,11 @@ class Transport(abc.ABC):
         for index, old in enumerate(items):
             if not isinstance(old, LinkEvent):
                 del items[index]
+                del self._arrivals[index]
                 break
         else:  # nothing but link events: drop the oldest of those
             items.popleft()
+            self._arrivals.popleft()
         if self._link.items_dropped == 0:
             logger.warning(
                 "%s: the consumer does not keep up; dropping the oldest items "

@@ -264,6 +264,19 @@ def test_signal_artefact_lowers_the_log_odds() -> None:
     assert not fired(classify(tonic_emg(artefact_fraction=0.1), still()), "signal artefact")
 
 
+def test_spikes_in_artefact_are_not_taken_for_jerks_or_clonus() -> None:
+    jerks = {"duration_s": 2.0, "n_bursts": 4, "duty": 0.2, "asymmetry": 1.0}
+    clean = classify(tonic_emg(**jerks), still())
+    assert clean.involuntary
+    assert clean.kind == "myoclonic"
+    spiky = classify(tonic_emg(artefact_fraction=0.8, **jerks), still())
+    assert not fired(spiky, "brief jerks")
+    assert not spiky.involuntary
+    clonus = {"clonic_strength": 0.6, "clonic_hz": 5.0}
+    assert fired(classify(tonic_emg(**clonus), still()), "clonic rhythm")
+    assert not fired(classify(tonic_emg(artefact_fraction=0.8, **clonus), still()), "clonic")
+
+
 def test_longer_and_more_gradual_contractions() -> None:
     long = classify(tonic_emg(duration_s=30.0), still())
     assert fired(long, "sustained 30 s")

@@ -407,3 +407,39 @@ def test_repetitions_after_a_freeze_are_labelled_where_they_happen() -> None:
     for rep in reps:
         labelled |= (t >= rep.onset_s) & (t <= rep.offset_s)
     assert not np.any((acc[2] < -0.5) & ~labelled)
+
+
+def test_voluntary_contraction_moves_the_trunk_only_when_scripted() -> None:
+    text = """
+name = "reach"
+[wearer]
+seed = 5
+[[segment]]
+activity = "standing"
+duration_s = 30.0
+[[episode]]
+start_s = 5.0
+kind = "voluntary"
+side = "bilateral"
+duration_s = 4.5
+peak_mvc = 0.3
+trunk_deg = 20.0
+[[episode]]
+start_s = 18.0
+kind = "voluntary"
+side = "bilateral"
+duration_s = 4.5
+peak_mvc = 0.3
+"""
+    sim = BodySimulator(loads_scenario(text), SFREQ, ACCEL_SFREQ, 0)
+    _, acc = sim.read(sim.n_times_total)
+
+    def tilt_deg(rest_s: float, hold_s: float) -> float:
+        a = acc[:, int(rest_s * ACCEL_SFREQ) : int((rest_s + 1.0) * ACCEL_SFREQ)].mean(axis=1)
+        b = acc[:, int(hold_s * ACCEL_SFREQ) : int((hold_s + 1.0) * ACCEL_SFREQ)].mean(axis=1)
+        cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+        return math.degrees(math.acos(min(1.0, cos)))
+
+    assert tilt_deg(3.0, 6.7) == pytest.approx(20.0, abs=2.0)  # reaching: held forward
+    assert tilt_deg(3.0, 11.0) < 2.0  # and back afterwards
+    assert tilt_deg(16.0, 19.7) < 2.0  # bracing is isometric

@@ -217,6 +217,9 @@ def _episode(**fields: object) -> str:
         (_episode() + _episode(start_s=4.0), "episode[1].start_s", "must not overlap"),
         (_episode(start_s=5.0) + _episode(start_s=1.0), "episode[1].start_s", "onset order"),
         (_episode(freeze="yes"), "episode[0].freeze", "true or false"),
+        (_episode(trunk_deg=10.0), "episode[0].trunk_deg", "only voluntary"),
+        (_episode(kind="voluntary", trunk_deg=80.0), "episode[0].trunk_deg", "[-30, 60]"),
+        (_episode(kind="voluntary", trunk_deg="far"), "episode[0].trunk_deg", "a number"),
         ("\n[[artefact]]\nstart_s = 1.0\nkind = 'static'\n", "artefact[0].kind", "electrode_pop"),
         ("\n[[artefact]]\nstart_s = 11.0\nkind = 'motion'\n", "artefact[0].start_s", "[0, 10]"),
     ],
@@ -234,6 +237,14 @@ def test_valid_episode_parses() -> None:
     assert episode.rate_hz == 6.0
     assert not episode.freezes
     assert episode.involuntary
+
+
+def test_voluntary_trunk_movement_parses() -> None:
+    scenario = loads_scenario(_with(_episode(kind="voluntary", trunk_deg=-15.0)))
+    (episode,) = scenario.episodes
+    assert episode.trunk_deg == -15.0
+    assert not episode.involuntary
+    assert loads_scenario(_with(_episode(kind="voluntary"))).episodes[0].trunk_deg == 0.0
 
 
 def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:

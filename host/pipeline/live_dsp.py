@@ -1,4 +1,4 @@
-"""Live signal processing and spasm detection for ``spasmwatch stream`` and ``spasmwatch demo``.
+"""Live signal processing and spasm detection of a stream of frames (the pipeline's dsp stage).
 
 :class:`LiveDsp` takes the frames of a live stream as they arrive and converts counts to
 physical units with the device's DEVICE_INFO (EMG in volts, acceleration in g) and runs

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from host.cli.live_dsp import MAX_GAP_S, LiveDsp, channel_sides, episode_record
+from host.pipeline.live_dsp import MAX_GAP_S, LiveDsp, channel_sides, episode_record
 from host.protocol import (
     AccelFrame,
     DeviceInfoFrame,

@@ -1,0 +1,174 @@
+"""``replay://``: a recorded byte stream (a ``.sw1`` capture) played back as a live link.
+
+A capture holds exactly the bytes a device sent (:mod:`host.protocol.capture`), so
+replaying it through the transport contract runs the same decoder, the same gap
+accounting and the same pipeline as the live recording did. It is how a session is
+re-analysed with a newer detector, and how the pipeline is measured at full speed.
+
+A capture carries the device's clock but not the host's, so replayed items have no arrival
+time (:attr:`~host.transports.base.Transport.last_arrival_utc_s` is NaN) and the pipeline
+times samples from the device clock alone, anchored at ``start_utc_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from host.errors import ConfigError, TransportError
+from host.protocol import Frame, SamplesFrame
+from host.protocol.capture import CAPTURE_SUFFIX
+from host.transports.base import DEFAULT_QUEUE_SIZE, LinkEvent, Transport
+
+__all__ = ["ReplayTransport"]
+
+logger = logging.getLogger(__name__)
+
+#: Bytes fed to the decoder at a time: about a second of a 2-channel 1 kHz stream.
+_CHUNK = 4096
+
+
+class ReplayTransport(Transport):
+    """Play a ``.sw1`` capture file back (``replay:///path/day.sw1?speed=0``).
+
+    Parameters
+    ----------
+    path : str | Path
+        The capture file.
+    speed : float
+        Real-time factor by the device clock: 1 is the original pace, 0 as fast as the
+        consumer takes the items (nothing is ever dropped at any speed: the file waits).
+    start_utc_s : float | None
+        UTC time given to the first sample (the capture has none); now when None.
+    queue_size : int
+        See :class:`~host.transports.base.Transport`.
+
+    Raises
+    ------
+    ConfigError
+        If the path is not a ``.sw1`` file or ``speed`` is negative.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        speed: float = 0.0,
+        start_utc_s: float | None = None,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+    ) -> None:
+        super().__init__(queue_size=queue_size)
+        self._lossless = True
+        self._path = Path(path)
+        if self._path.suffix != CAPTURE_SUFFIX:
+            raise ConfigError(
+                f"cannot replay {str(self._path)!r}: expected a capture file ending in "
+                f"{CAPTURE_SUFFIX} (recordings in EDF or CSV are read by 'spasmwatch analyze')"
+            )
+        if not (speed >= 0.0 and math.isfinite(speed)):
+            raise ConfigError(f"speed must be a real-time factor >= 0 (0: full speed), got {speed}")
+        self._speed = float(speed)
+        self._start_utc_s = start_utc_s
+        self._file: BinaryIO | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._size = 0
+        self._position = 0
+
+    @property
+    def url(self) -> str:
+        """``replay://<path>?speed=...``."""
+        return f"replay://{self._path}?speed={self._speed:g}"
+
+    @property
+    def start_utc_s(self) -> float | None:
+        """UTC time of the first sample (set at open when not given)."""
+        return self._start_utc_s
+
+    @property
+    def progress(self) -> float:
+        """Fraction of the file fed to the decoder so far, 0-1."""
+        return self._position / self._size if self._size else 0.0
+
+    async def open(self) -> None:
+        """Open the file and start feeding it.
+
+        Raises
+        ------
+        TransportError
+            If the file does not exist or cannot be read.
+        """
+        if self._closed:
+            raise TransportError(f"{self.url}: a closed transport cannot be reopened")
+        if self._opened:
+            return
+        try:
+            self._file = open(self._path, "rb")  # noqa: SIM115 - closed in close()
+            self._size = self._path.stat().st_size
+        except OSError as exc:
+            raise TransportError(
+                f"cannot replay {str(self._path)!r}: {exc.strerror or exc}"
+            ) from exc
+        if self._start_utc_s is None:
+            self._start_utc_s = time.time()
+        self._mark_open()
+        self._emit(LinkEvent("connected", f"replaying {self._path}", time.monotonic()))
+        self._task = asyncio.create_task(self._produce(), name=f"spasmwatch {self.url}")
+
+    async def close(self) -> None:
+        """Stop feeding and close the file; safe to call any number of times."""
+        if self._closed:
+            return
+        self._mark_closed()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._file is not None:
+            self._file.close()
+
+    async def send(self, frame: Frame) -> None:
+        """Commands go nowhere: a recording cannot be commanded (they are ignored)."""
+        if not self._opened or self._closed:
+            raise TransportError(f"{self.url}: cannot send: not open")
+        logger.debug("%s: ignoring %s sent to a replay", self.url, type(frame).__name__)
+
+    def _last_device_s(self) -> float | None:
+        for item in reversed(self._items):
+            if isinstance(item, SamplesFrame):
+                return item.timestamp_us * 1e-6
+        return None
+
+    async def _produce(self) -> None:
+        fh = self._file
+        assert fh is not None
+        t0 = time.monotonic()
+        first_device_s: float | None = None
+        try:
+            while not self._closed:
+                chunk = await asyncio.to_thread(fh.read, _CHUNK * (16 if self._speed == 0 else 1))
+                if not chunk:
+                    self._emit(LinkEvent("disconnected", "end of the capture", time.monotonic()))
+                    self._end_of_stream()
+                    return
+                self._position += len(chunk)
+                self._receive_bytes(chunk, math.nan)
+                await self._wait_for_room()
+                if self._speed == 0.0:
+                    await asyncio.sleep(0)
+                    continue
+                device_s = self._last_device_s()
+                if device_s is None:
+                    continue
+                if first_device_s is None:
+                    first_device_s = device_s
+                due = t0 + (device_s - first_device_s) / self._speed
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+        except asyncio.CancelledError:
+            raise
+        except OSError as exc:
+            self._fail(TransportError(f"{self.url}: reading failed: {exc.strerror or exc}"))
