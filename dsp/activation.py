@@ -60,9 +60,35 @@ _HISTORY_RATE = 25.0
 #: Scale factor turning a median absolute deviation into a Gaussian SD.
 _MAD_TO_SD = 1.4826
 
+_TINY = float(np.finfo(float).tiny)
+#: Threshold updates estimated together at most when skipping over rest (bounds memory).
+_BATCH_UPDATES = 64
+
 _IDLE = 0
 _ACTIVE = 1
 _CLOSING = 2
+
+
+def _median_rows(rows: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Median of each row of a 2-D array without NaN, bitwise as :func:`numpy.median`.
+
+    One partition at the upper middle element; for an even length the lower middle one is
+    the largest value left of it, and the two are averaged as ``(a + b) / 2``, the
+    arithmetic ``numpy.median`` uses. (A partition at both middle elements at once, as
+    ``numpy.median`` does, costs several times more.)
+    """
+    n = rows.shape[1]
+    half = n // 2
+    part = np.partition(rows, half, axis=1)
+    if n % 2:
+        return np.asarray(part[:, half])
+    out: NDArray[np.float64] = (part[:, :half].max(axis=1) + part[:, half]) / 2.0
+    return out
+
+
+def _median(values: NDArray[np.float64]) -> float:
+    """Median of a non-empty 1-D array without NaN, bitwise as :func:`numpy.median`."""
+    return float(_median_rows(values[None])[0])
 
 
 @dataclass(frozen=True)
@@ -155,6 +181,7 @@ class _Ring:
         self.capacity = capacity
         self.size = 0
         self.write = 0
+        self.changed = False  # pushed to since the flag was last cleared
 
     def values(self) -> NDArray[np.float64]:
         return self.data[: self.size]
@@ -168,6 +195,7 @@ class _Ring:
         n = values.size
         if n == 0:
             return
+        self.changed = True
         if n >= self.capacity:
             self.data[:] = values[-self.capacity :]
             self.write = 0
@@ -181,6 +209,7 @@ class _Ring:
 
     def replace(self, values: NDArray[np.float64]) -> None:
         self.size = self.write = 0
+        self.changed = True
         self.push(values)
 
 
@@ -300,9 +329,16 @@ class ActivationDetector:
     :attr:`onset_sample` give the ongoing state without that delay. The envelope itself
     lags the EMG by about half its window (75 ms for a 150 ms moving RMS).
 
-    The state machine loops in Python only over threshold crossings: the samples between
-    them are scanned with numpy. Processing in blocks of any size gives the same
-    activations (``mean_v`` up to floating-point rounding, as it is summed block by block).
+    **Cost.** The state machine loops in Python only over threshold crossings: the samples
+    between them are scanned with numpy. The medians are exact (bit for bit those of
+    :func:`numpy.median`, from one partition each), and a history frozen since the last
+    update is not re-estimated. At rest with a full history, the stretches up to the next
+    onset are handled together: every usable sample is then quiet, so the history at each
+    update is known in advance and the baselines of up to 64 updates are estimated in one
+    batch (only as far as needed to find where the next onset falls). This gives the same
+    thresholds and activations as stretch-by-stretch processing. Processing in blocks of
+    any size gives the same activations (``mean_v`` up to floating-point rounding, as it
+    is summed block by block).
 
     References
     ----------
@@ -388,6 +424,7 @@ class ActivationDetector:
         self._decim = max(round(self.sfreq / _HISTORY_RATE), 1)
         history_rate = self.sfreq / self._decim
         self._capacity = max(round(self.baseline_s * history_rate), 1)
+        self._offsets = np.arange(self._capacity)
         self._min_history = min(max(round(self.min_baseline_s * history_rate), 1), self._capacity)
         self._max_on = None if self.max_on_s is None else round(self.max_on_s * self.sfreq)
         recent_s = self.min_baseline_s if self.max_on_s is None else self.max_on_s
@@ -486,15 +523,10 @@ class ActivationDetector:
         ok = check_mask(usable, env.shape)
         n_times = env.shape[1]
         out: list[Activation] = []
-        pos = 0
-        while pos < n_times:
-            absolute = self._n + pos
-            stop = min(n_times, pos + self._update - absolute % self._update)
-            if absolute % self._update == 0:
-                self._update_thresholds(absolute)
-            for c, ch in enumerate(self._channels):
-                out.extend(self._run(c, ch, env[c, pos:stop], ok[c, pos:stop], absolute))
-            pos = stop
+        all_ok = bool(ok.all())
+        # Channels are independent: each is advanced over the whole block in turn.
+        for c, ch in enumerate(self._channels):
+            out.extend(self._advance(c, ch, env[c], ok[c], all_ok))
         self._n += n_times
         return sorted(out, key=lambda a: (a.start_sample, a.channel))
 
@@ -530,12 +562,7 @@ class ActivationDetector:
                 self._close(ch, end, interrupted=False)
             self._emit(ch, c, out)
             ch.history.replace(values)
-            base = float(np.median(values))
-            noise = _MAD_TO_SD * float(np.median(np.abs(values - base)))
-            noise = max(noise, self.min_noise_fraction * base, np.finfo(float).tiny)
-            ch.baseline, ch.noise = base, noise
-            ch.on_thr = base + self.on_k * noise
-            ch.off_thr = base + self.off_k * noise
+            self._set_rest(ch, values)
         return sorted(out, key=lambda a: (a.start_sample, a.channel))
 
     def flush(self) -> list[Activation]:
@@ -554,26 +581,163 @@ class ActivationDetector:
 
     # ------------------------------------------------------------------ internals
 
-    def _update_thresholds(self, now: int) -> None:
-        for ch in self._channels:
-            cur = ch.current
-            if (
-                self._max_on is not None
-                and ch.state != _IDLE
-                and cur is not None
-                and now - cur.start >= self._max_on
-            ):
-                # Held for max_on_s: a new resting level (posture, electrode), not a burst.
-                ch.history.replace(ch.recent.chronological())
-            if ch.history.size < self._min_history:
-                continue
-            hist = ch.history.values()
-            base = float(np.median(hist))
-            noise = _MAD_TO_SD * float(np.median(np.abs(hist - base)))
-            noise = max(noise, self.min_noise_fraction * base, np.finfo(float).tiny)
-            ch.baseline, ch.noise = base, noise
-            ch.on_thr = base + self.on_k * noise
-            ch.off_thr = base + self.off_k * noise
+    def _advance(
+        self,
+        c: int,
+        ch: _Channel,
+        env: NDArray[np.float64],
+        ok: NDArray[np.bool_],
+        all_ok: bool,
+    ) -> list[Activation]:
+        """Advance one channel over a block, stretch by stretch of constant thresholds."""
+        out: list[Activation] = []
+        n_times = env.size
+        pos = 0
+        while pos < n_times:
+            if ch.state == _IDLE and ch.pending is None and ch.history.size == self._capacity:
+                # At rest with a full history: skip ahead to the first stretch where
+                # something starts.
+                pos = self._skip_rest(ch, env, ok, pos, all_ok)
+                if pos >= n_times:
+                    break
+            absolute = self._n + pos
+            stop = min(n_times, pos + self._update - absolute % self._update)
+            if absolute % self._update == 0:
+                self._update_thresholds(ch, absolute)
+            seg, seg_ok = env[pos:stop], ok[pos:stop]
+            if ch.state == _IDLE and ch.pending is None:
+                # At rest (history still filling): nothing starts, every usable sample is
+                # quiet.
+                above = seg > ch.on_thr
+                if not all_ok:
+                    above &= seg_ok
+                if not above.any():
+                    self._learn_quiet(ch, seg, None if all_ok else seg_ok, absolute)
+                    pos = stop
+                    continue
+            out.extend(self._run(c, ch, seg, seg_ok, absolute))
+            pos = stop
+        return out
+
+    def _skip_rest(
+        self,
+        ch: _Channel,
+        env: NDArray[np.float64],
+        ok: NDArray[np.bool_],
+        pos: int,
+        all_ok: bool,
+    ) -> int:
+        """Advance an idle channel with a full history over the stretches where nothing starts.
+
+        Equivalent to stretch-by-stretch processing, batched: as long as nothing exceeds
+        the onset threshold every usable (decimated) sample is quiet, so the history at
+        each update, and with it the thresholds, are known in advance and estimated
+        together. Returns the start of the stretch holding the first onset (processed
+        by the caller as usual), or the end of what was done.
+        """
+        n_times = env.size
+        first = self._n + pos
+        upd, decim = self._update, self._decim
+        # Update points ahead (at most _BATCH_UPDATES of them, bounding memory).
+        u0 = pos + (-first) % upd
+        n_upd = min(max(-(-(n_times - u0) // upd), 0), _BATCH_UPDATES)
+        updates = u0 + upd * np.arange(n_upd)
+        end = n_times if n_upd < _BATCH_UPDATES else min(n_times, u0 + upd * n_upd)
+        # Quiet samples joining the history (every usable decimated one), and how many
+        # of them precede each update and each sample index.
+        d0 = pos + (-first) % decim
+        values = env[d0:end:decim]
+        where = None
+        if not all_ok:
+            keep = ok[d0:end:decim]
+            where = np.arange(d0, end, decim)[keep]
+            values = values[keep]
+
+        def before(index: NDArray[np.int64]) -> NDArray[np.int64]:
+            if where is None:
+                return np.asarray((index - d0 + decim - 1) // decim, dtype=np.int64)
+            return np.asarray(np.searchsorted(where, index), dtype=np.int64)
+
+        # Stretches of constant thresholds (a first one before any update, if pos is not
+        # an update point) and the largest usable sample of each.
+        lead = 0 if n_upd and u0 == pos else 1
+        starts = np.concatenate(([pos], updates)) if lead else updates
+        seg = env[pos:end] if all_ok else np.where(ok[pos:end], env[pos:end], -np.inf)
+        peaks = np.maximum.reduceat(seg, starts - pos)
+        on = np.full(starts.size, ch.on_thr)
+        # Thresholds at each update, from the history as it will be then; estimated only
+        # as far as needed: up to the first stretch above the current threshold (they
+        # drift slowly), then, if the exact ones put no onset there, the rest.
+        est: list[NDArray[np.float64]] = [np.empty(0)] * 4
+        hit = 0 if lead and peaks[0] > on[0] else -1
+        if hit < 0 and n_upd:
+            ext = np.concatenate([ch.history.chronological(), values])
+            held = before(updates)  # quiet samples joining before each update
+            above = np.flatnonzero(peaks > ch.on_thr)
+            guess = int(above[0]) + 1 - lead if above.size else n_upd
+            for upto in sorted({min(max(guess, 1), n_upd), n_upd}):
+                if upto <= est[0].size:
+                    continue
+                rows = ext[held[est[0].size : upto, None] + self._offsets]
+                est = [
+                    np.concatenate(pair) for pair in zip(est, self._estimates(rows), strict=True)
+                ]
+                on[lead : lead + upto] = est[2]
+                hits = np.flatnonzero(peaks[: lead + upto] > on[: lead + upto])
+                if hits.size:
+                    hit = int(hits[0])
+                    break
+        stop = int(starts[hit]) if hit >= 0 else end
+        # Commit what happened before it: the quiet samples and the updates.
+        pushed = values[: int(before(np.array([stop]))[0])]
+        if pushed.size:
+            ch.history.push(pushed)
+            ch.recent.push(pushed)
+        done = int(np.searchsorted(updates, stop))
+        if done:
+            ch.baseline = float(est[0][done - 1])
+            ch.noise = float(est[1][done - 1])
+            ch.on_thr = float(est[2][done - 1])
+            ch.off_thr = float(est[3][done - 1])
+        return stop
+
+    def _estimates(
+        self, windows: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Baseline, noise, onset and offset thresholds of each row of quiet envelope.
+
+        Row by row the same numbers as :meth:`_set_rest` (same order statistics, same
+        arithmetic), for several histories at once.
+        """
+        base = _median_rows(windows)
+        noise = _MAD_TO_SD * _median_rows(np.abs(windows - base[:, None]))
+        noise = np.maximum(np.maximum(noise, self.min_noise_fraction * base), _TINY)
+        return base, noise, base + self.on_k * noise, base + self.off_k * noise
+
+    def _update_thresholds(self, ch: _Channel, now: int) -> None:
+        cur = ch.current
+        if (
+            self._max_on is not None
+            and ch.state != _IDLE
+            and cur is not None
+            and now - cur.start >= self._max_on
+        ):
+            # Held for max_on_s: a new resting level (posture, electrode), not a burst.
+            ch.history.replace(ch.recent.chronological())
+        # An unchanged history gives the same estimate (it is frozen during activity).
+        if ch.history.size < self._min_history or not ch.history.changed:
+            return
+        ch.history.changed = False
+        self._set_rest(ch, ch.history.values())
+
+    def _set_rest(self, ch: _Channel, values: NDArray[np.float64]) -> None:
+        """Baseline, noise and thresholds of ``ch`` from quiet envelope ``values``."""
+        base = _median(values)
+        noise = _MAD_TO_SD * _median(np.abs(values - base))
+        noise = max(noise, self.min_noise_fraction * base, _TINY)
+        ch.baseline, ch.noise = base, noise
+        ch.on_thr = base + self.on_k * noise
+        ch.off_thr = base + self.off_k * noise
 
     def _close(self, ch: _Channel, end: int, *, interrupted: bool) -> None:
         """End the current activation at ``end`` and make it the pending one."""
@@ -709,6 +873,20 @@ class ActivationDetector:
         ok: NDArray[np.bool_],
         first: int,
     ) -> None:
-        idx = np.arange((-first) % self._decim, env.size, self._decim)
-        ch.history.push(env[idx[quiet[idx]]])
-        ch.recent.push(env[idx[ok[idx]]])
+        sl = slice((-first) % self._decim, None, self._decim)
+        kept = env[sl]
+        ch.history.push(kept[quiet[sl]])
+        ch.recent.push(kept[ok[sl]])
+
+    def _learn_quiet(
+        self,
+        ch: _Channel,
+        env: NDArray[np.float64],
+        ok: NDArray[np.bool_] | None,
+        first: int,
+    ) -> None:
+        """Like :meth:`_learn` for a stretch whose usable samples are all quiet (None: all)."""
+        sl = slice((-first) % self._decim, None, self._decim)
+        kept = env[sl] if ok is None else env[sl][ok[sl]]
+        ch.history.push(kept)
+        ch.recent.push(kept)

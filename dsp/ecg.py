@@ -59,8 +59,13 @@ _MIN_NOISE_FRACTION: Final = 1e-6
 _MAX_AMPLITUDE_Z: Final = 3.0
 #: Relative floor of determinants and variances (guards exact fits and flat templates).
 _MIN_CONDITION: Final = 1e-12
+#: Smallest positive float64 (floors of divisors).
+_TINY: Final = float(np.finfo(np.float64).tiny)
 #: Clip of the log-likelihood ratio of "beat" versus "no beat" (avoids overflow).
 _MAX_LOG_ODDS: Final = 50.0
+#: Beats whose segments are prepared together (bounds the memory and keeps each matrix
+#: product small enough for one thread).
+_BATCH: Final = 12
 
 Method = Literal["template", "highpass"]
 
@@ -246,6 +251,16 @@ class EcgSuppressor:
         ramp = np.linspace(-1.0, 1.0, self._n_len)
         q, _ = np.linalg.qr(np.stack((np.ones(self._n_len), ramp), axis=1))
         self._nuisance = q  # (n_len, 2)
+        self._nuisance_t = np.ascontiguousarray(q.T)  # (2, n_len)
+        # A beat is stored as the spectrum of its tapered window (``n_spec`` values: the
+        # real parts of its n_fft-point DFT, then the imaginary parts, the phase taken
+        # from the window's centre), then the window itself, both without their nuisance
+        # part; ``nuisance_rows`` turns nuisance coefficients into the same two
+        # representations (the transforms are linear).
+        self._n_freq = self._n_fft // 2 + 1
+        self._n_spec = 2 * self._n_freq
+        self._dft = _CentredDft(self._n_fft, self._taper)
+        self._nuisance_rows = self._stored(self._nuisance_t[None])[0]  # (2, n_spec + n_len)
         self._log_prior_odds = math.log(self.beat_prior / (1.0 - self.beat_prior))
         # Timing error of an R peak found in a band around f_c with amplitude SNR A is
         # about 1 / (2 pi f_c A); the detection strength is an energy ratio (A^2).
@@ -262,24 +277,36 @@ class EcgSuppressor:
         self._wideband: bool | None = None
         self._x0 = 0  # absolute index of the first sample kept in the history
         self._x = np.zeros((self.n_channels, 0))
-        self._corr = np.zeros((self.n_channels, 0))
+        self._y = np.zeros((self.n_channels, 0))  # the same, with the ECG subtracted
         self._pending: deque[tuple[int, float]] = deque()
-        # Exponentially forgetting, inverse-variance weighted sums of the stored beats.
-        self._sum = np.zeros((self.n_channels, self._n_len))
-        self._weight = np.zeros(self.n_channels)
-        self._weight_sq = np.zeros(self.n_channels)
-        self._noise_spec = np.zeros((self.n_channels, self._n_fft // 2 + 1))
-        self._n_stored = 0  # beats learned since the template was (re)started
-        self._template = None
-        self._template_deriv: NDArray[np.float64] | None = None
-        self._template_proj: NDArray[np.float64] | None = None
-        self._deriv_proj: NDArray[np.float64] | None = None
-        self._usable = np.zeros(self.n_channels, dtype=bool)
-        self._template_freq = np.zeros(self.n_channels)
-        self._rejected_streak = 0
+        self._forget_template()
         self.n_beats_detected = 0
         self.n_beats_subtracted = 0
         self.n_beats_learned = 0
+
+    def _forget_template(self) -> None:
+        n_ch = self.n_channels
+        # Exponentially forgetting, inverse-variance weighted sums of the stored beats (the
+        # spectrum of their tapered windows, then the windows), and the weighted mean after
+        # the last beat learned.
+        self._sum = np.zeros((n_ch, self._n_spec + self._n_len))
+        self._mean: NDArray[np.float64] | None = None
+        self._weight = [0.0] * n_ch
+        self._weight_sq = [0.0] * n_ch
+        # Weighted sum of the squared real and imaginary parts of the beats' differences
+        # from the running mean (their sum over the two halves is the noise spectrum).
+        self._noise_spec = np.zeros((n_ch, self._n_spec))
+        self._n_stored = 0  # beats learned since the template was (re)started
+        self._template = None
+        # Template and derivative, (n_channels, 2, n_len), and per channel (as lists: the
+        # fit works on scalars) their nuisance coefficients, their Gram matrix without
+        # the nuisance, the RMS frequency of the template (Hz) and whether it is used.
+        self._basis: NDArray[np.float64] | None = None
+        self._basis_coef: list[list[list[float]]] = []
+        self._gram: list[list[list[float]]] = []
+        self._freq: list[float] = [0.0] * n_ch
+        self._usable: list[bool] = [False] * n_ch
+        self._rejected_streak = 0
 
     def reset(self) -> None:
         """Forget the signal, the beats and the template; the next block starts afresh."""
@@ -302,7 +329,7 @@ class EcgSuppressor:
         """
         if self.method != "template" or not self.template_ready:
             return np.zeros(self.n_channels, dtype=bool)
-        return self._usable.copy()
+        return np.array(self._usable, dtype=bool)
 
     @property
     def template(self) -> NDArray[np.float64] | None:
@@ -364,156 +391,201 @@ class EcgSuppressor:
         # The block is checked already; the detector only needs its reference channel.
         peaks = self.detector._process_reference(detect_on[self.reference])
         self._x = np.concatenate((self._x, x), axis=1)
-        self._corr = np.concatenate((self._corr, np.zeros_like(x)), axis=1)
+        self._y = np.concatenate((self._y, x), axis=1)
         self._n_seen += n
         self.n_beats_detected += peaks.samples.size
         self._pending.extend(zip(peaks.samples.tolist(), peaks.snr.tolist(), strict=True))
-        last = self._n_seen - 1
-        while self._pending and self._pending[0][0] + self._n_post <= last:
-            r_peak, snr = self._pending.popleft()
-            self._handle_beat(r_peak, snr)
+        self._handle_ready()
 
-        out = np.zeros((self.n_channels, n))
         start = self._n_seen - n - self.latency_samples  # absolute index of out[:, 0]
-        first = max(start, 0)
         stop = self._n_seen - self.latency_samples
-        if stop > first:
-            lo, hi = first - self._x0, stop - self._x0
-            out[:, first - start :] = self._x[:, lo:hi] - self._corr[:, lo:hi]
+        if start >= 0:
+            # Every beat that touches these samples has been subtracted already, and
+            # nothing writes to them any more.
+            out = self._y[:, start - self._x0 : stop - self._x0]
+        else:
+            out = np.zeros((self.n_channels, n))
+            if stop > 0:
+                out[:, -start:] = self._y[:, -self._x0 : stop - self._x0]
         # Keep what the next output and the beats still to come can touch.
-        keep_from = max(stop, 0)
-        drop = keep_from - self._x0
+        drop = max(stop, 0) - self._x0
         if drop > 0:
             self._x = self._x[:, drop:]
-            self._corr = self._corr[:, drop:]
+            self._y = self._y[:, drop:]
             self._x0 += drop
         return out
 
     # ------------------------------------------------------------------ beats
 
-    def _handle_beat(self, r_peak: int, snr: float) -> None:
-        lo = r_peak + self._n_pre - self._x0
-        hi = lo + self._n_len
-        if lo < 0 or hi > self._x.shape[1]:
-            logger.debug("beat at sample %d is outside the kept signal; skipped", r_peak)
-            return
-        segment = self._x[:, lo:hi]
-        # Offset and drift: by default the straight line through the window's two ends
-        # (the tapers, where the template is about 0).
-        baseline = self._edge_line(segment)
-        # Noise of this beat per channel: the residual of the fit, or (without a usable
-        # template) the segment's own power.
-        centred = segment - baseline
-        noise = np.einsum("ct,ct->c", centred, centred) / self._n_len
-        consistent = True
-        if self.template_ready:
-            # Offset and drift are fitted jointly with the template: projecting them out
-            # of the segment and of the regressors gives the same amplitudes (Frisch-
-            # Waugh-Lovell); only the template part is subtracted.
-            seg_proj = segment - (segment @ self._nuisance) @ self._nuisance.T
-            fit = self._fit(seg_proj, snr)
-            if fit is not None:
-                estimate, consistent, residual_var, fitted, ok = fit
-                rest = segment - fitted
-                fitted_baseline = (rest @ self._nuisance) @ self._nuisance.T
-                baseline = np.where(ok[:, None], fitted_baseline, baseline)
-                noise = np.where(ok, residual_var, noise)
-                self._corr[:, lo:hi] += estimate
-                self.n_beats_subtracted += 1
-        if snr >= self.learn_snr:
-            self._learn(segment - baseline, noise, consistent)
+    def _handle_ready(self) -> None:
+        """Handle, in time order, every pending beat whose window has fully arrived.
 
-    def _edge_line(self, segment: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Straight line through the means of the first and last ``n_edge`` samples."""
+        What does not depend on the template (the segments, their nuisance-free parts and
+        spectra, edge lines and powers) is computed for all of them at once; the fits and
+        the learning, which do, follow beat by beat. Each beat's numbers are computed on
+        its own rows, whatever the other beats in the batch, so the result does not
+        depend on the block size.
+        """
+        last = self._n_seen - 1
+        ready: list[tuple[int, float]] = []
+        while self._pending and self._pending[0][0] + self._n_post <= last:
+            r_peak, snr = self._pending.popleft()
+            if r_peak + self._n_pre < self._x0:
+                logger.debug("beat at sample %d is outside the kept signal; skipped", r_peak)
+                continue
+            ready.append((r_peak, snr))
+        if not ready:
+            return
+        for chunk in range(0, len(ready), _BATCH):
+            self._handle_batch(ready[chunk : chunk + _BATCH])
+
+    def _handle_batch(self, ready: list[tuple[int, float]]) -> None:
+        n_len = self._n_len
+        starts = [r_peak + self._n_pre - self._x0 for r_peak, _ in ready]
+        index = np.array(starts)[:, None] + np.arange(n_len)
+        segments = np.ascontiguousarray(self._x[:, index].transpose(1, 0, 2))  # (beat, ch, t)
+        seg_proj = segments - (segments @ self._nuisance) @ self._nuisance_t
+        proj_energy = np.einsum("bct,bct->bc", seg_proj, seg_proj).tolist()
+        # Offset and drift by default: the straight line through the window's two ends (the
+        # tapers, where the template is about 0). The beat less that line is seg_proj plus
+        # a nuisance part (the line is in the nuisance subspace); its power is the beat's
+        # noise when there is no usable template.
         m = self._n_edge
-        left = segment[:, :m].mean(axis=-1)
-        right = segment[:, -m:].mean(axis=-1)
-        line: NDArray[np.float64] = left[:, None] + (right - left)[:, None] * self._edge_ramp
-        return line
+        left = segments[..., :m].sum(axis=-1) / m
+        right = segments[..., -m:].sum(axis=-1) / m
+        centred = segments - (left[..., None] + (right - left)[..., None] * self._edge_ramp)
+        edge_noise = (np.einsum("bct,bct->bc", centred, centred) / n_len).tolist()
+        edge_coef = (centred @ self._nuisance).tolist()
+        learn = [snr >= self.learn_snr for _, snr in ready]
+        stored = self._stored(seg_proj) if any(learn) else segments
+        for i, (_, snr) in enumerate(ready):
+            coef = edge_coef[i]
+            noise = edge_noise[i]
+            consistent = True
+            if self._n_stored >= self.min_beats and any(self._usable):
+                # Offset and drift are fitted jointly with the template: projecting them
+                # out of the segment and of the regressors gives the same amplitudes
+                # (Frisch-Waugh-Lovell); only the template part is subtracted.
+                coef, noise, consistent = self._fit(
+                    seg_proj[i], proj_energy[i], snr, starts[i], coef, noise
+                )
+            if learn[i]:
+                self._learn(stored[i], coef, noise, consistent)
+
+    def _stored(self, waves: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Spectra of the tapered windows, then the windows: (..., n_spec + n_len)."""
+        return np.concatenate((self._dft.forward(waves), waves), axis=-1)
 
     def _fit(
-        self, seg_proj: NDArray[np.float64], snr: float
-    ) -> (
-        tuple[
-            NDArray[np.float64], bool, NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]
-        ]
-        | None
-    ):
-        """Fit the template to one beat.
+        self,
+        seg_proj: NDArray[np.float64],
+        energy: list[float],
+        snr: float,
+        lo: int,
+        edge_coef: list[list[float]],
+        edge_noise: list[float],
+    ) -> tuple[list[list[float]], list[float], bool]:
+        """Fit the template to one beat and subtract its posterior estimate.
 
         Parameters
         ----------
         seg_proj : ndarray, shape (n_channels, n_len)
             The beat's segment with the nuisance subspace removed.
+        energy : list of float
+            Sum of squares of ``seg_proj`` per channel.
         snr : float
             The detection strength, which sets the expected timing error.
+        lo : int
+            Index of the segment's first sample in the kept history.
+        edge_coef, edge_noise : list
+            Per channel, the nuisance coefficients and the noise variance of the beat
+            less its edge line, kept for the channels that are not fitted.
 
         Returns
         -------
-        estimate : ndarray, shape (n_channels, n_len)
-            The waveform to subtract.
+        coef : list of list of float
+            Per channel, the nuisance coefficients of the beat to learn: those of its
+            least-squares template part on the fitted channels (the beat less its fitted
+            straight line), else ``edge_coef``.
+        noise : list of float
+            Noise variance per channel: the fit residual's on the fitted channels, else
+            ``edge_noise``.
         consistent : bool
             Whether the beat looks like the template (probably a real beat, amplitude
             within 3 standard deviations of the expected one), i.e. may be learned from.
-        residual_var : ndarray, shape (n_channels,)
-            Variance of the fit residual per channel.
-        fitted : ndarray, shape (n_channels, n_len)
-            The least-squares template part (before shrinkage), for the baseline.
-        ok : ndarray of bool, shape (n_channels,)
-            Channels that were fitted.
         """
-        t_proj, d_proj = self._template_proj, self._deriv_proj
-        template, deriv = self._template, self._template_deriv
-        if t_proj is None or d_proj is None or template is None or deriv is None:
-            return None  # pragma: no cover - template_ready implies a template
-        usable = self._usable
-        if not usable.any():
-            return None
-        # Per-channel 2x2 normal equations for [T, T'] (the nuisance is projected out).
-        g_tt = np.einsum("ct,ct->c", t_proj, t_proj)
-        g_dd = np.einsum("ct,ct->c", d_proj, d_proj)
-        g_td = np.einsum("ct,ct->c", t_proj, d_proj)
-        r_t = np.einsum("ct,ct->c", t_proj, seg_proj)
-        r_d = np.einsum("ct,ct->c", d_proj, seg_proj)
-        det = g_tt * g_dd - g_td * g_td
-        ok = usable & (det > _MIN_CONDITION * g_tt * g_dd)
-        det = np.where(ok, det, 1.0)
-        a_ls = np.where(ok, (g_dd * r_t - g_td * r_d) / det, 0.0)
-        b_ls = np.where(ok, (g_tt * r_d - g_td * r_t) / det, 0.0)
-        residual = seg_proj - a_ls[:, None] * t_proj - b_ls[:, None] * d_proj
-        power = np.einsum("ct,ct->c", seg_proj, seg_proj) / self._n_len
-        sigma2 = np.einsum("ct,ct->c", residual, residual) / max(self._n_len - 4, 1)
-        sigma2 = np.maximum(sigma2, _MIN_CONDITION * power + np.finfo(np.float64).tiny)
-        var_a = np.where(ok, sigma2 * g_dd / det, 1.0)
-        var_b = np.where(ok, sigma2 * g_tt / det, 1.0)
+        basis = self._basis
+        if basis is None:  # pragma: no cover - template_ready implies a template
+            raise RuntimeError("template_ready without a template")
+        n_len = self._n_len
+        # Right-hand sides of the per-channel 2x2 normal equations for [T, T']: the
+        # segment has no nuisance part, so [T, T'] need not have theirs removed here.
+        rhs = (basis @ seg_proj[:, :, None]).tolist()
         # Expected timing error of the R peak (s) and the amplitude it leaves on average:
         # the template's correlation with itself shifted by a Gaussian error.
         timing_sd = self._timing_sd_snr / math.sqrt(max(snr, 1.0))
-        prior_mean = np.exp(-0.5 * (2.0 * math.pi * self._template_freq * timing_sd) ** 2)
-        # Posterior probability of a real beat (a ~ N(prior_mean, sd^2)) against a false
-        # detection (a = 0), from every usable channel.
         prior_var = self.amplitude_sd**2
-        total_var = prior_var + var_a
-        log_ratio = 0.5 * (
-            a_ls**2 / var_a - (a_ls - prior_mean) ** 2 / total_var + np.log(var_a / total_var)
-        )
-        log_odds = self._log_prior_odds + float(np.sum(log_ratio[ok]))
+        # Posterior probability of a real beat (a ~ N(prior_mean, sd^2)) against a false
+        # detection (a = 0), from every fitted channel.
+        log_ratio = 0.0
+        plausible = True
+        fits: list[tuple[int, float, float, float, float, float, float, float]] = []
+        for c, usable in enumerate(self._usable):
+            if not usable:
+                continue
+            (g_tt, g_td), (_, g_dd) = self._gram[c]
+            det = g_tt * g_dd - g_td * g_td
+            if not det > _MIN_CONDITION * g_tt * g_dd:
+                continue
+            (r_t,), (r_d,) = rhs[c]
+            a_ls = (g_dd * r_t - g_td * r_d) / det
+            b_ls = (g_tt * r_d - g_td * r_t) / det
+            # Residual sum of squares of the least-squares fit: |y|^2 - beta . X'y.
+            residual = max(energy[c] - (a_ls * r_t + b_ls * r_d), 0.0)
+            floor = _MIN_CONDITION * (energy[c] / n_len) + _TINY
+            sigma2 = max(residual / max(n_len - 4, 1), floor)
+            var_a = sigma2 * g_dd / det
+            var_b = sigma2 * g_tt / det
+            x = 2.0 * math.pi * self._freq[c] * timing_sd
+            prior_mean = math.exp(-0.5 * (x * x))
+            total_var = prior_var + var_a
+            log_ratio += 0.5 * (
+                a_ls * a_ls / var_a
+                - (a_ls - prior_mean) ** 2 / total_var
+                + math.log(var_a / total_var)
+            )
+            plausible &= abs(a_ls - prior_mean) <= _MAX_AMPLITUDE_Z * math.sqrt(total_var)
+            fits.append((c, a_ls, b_ls, sigma2, var_a, var_b, prior_mean, total_var))
+        log_odds = self._log_prior_odds + log_ratio
         p_beat = 1.0 / (1.0 + math.exp(-min(max(log_odds, -_MAX_LOG_ODDS), _MAX_LOG_ODDS)))
         # Posterior means: the amplitude shrunk towards its prior, the shift term towards 0.
-        a_hat = np.where(ok, p_beat * (a_ls * prior_var + prior_mean * var_a) / total_var, 0.0)
-        shift_var = (timing_sd * self.sfreq * a_hat) ** 2
-        b_hat = np.where(ok, p_beat * b_ls * shift_var / (shift_var + var_b), 0.0)
-        estimate = a_hat[:, None] * template + b_hat[:, None] * deriv
-        plausible = np.abs(a_ls - prior_mean) <= _MAX_AMPLITUDE_Z * np.sqrt(total_var)
-        consistent = p_beat >= 0.5 and bool(np.all(plausible[ok]))
-        fitted = a_ls[:, None] * template + b_ls[:, None] * deriv
-        return estimate, consistent, sigma2, fitted, ok
+        shrunk = [[0.0, 0.0] for _ in self._usable]
+        coef = list(edge_coef)
+        noise = list(edge_noise)
+        for c, a_ls, b_ls, sigma2, var_a, var_b, prior_mean, total_var in fits:
+            a_hat = p_beat * (a_ls * prior_var + prior_mean * var_a) / total_var
+            shift_var = (timing_sd * self.sfreq * a_hat) ** 2
+            shrunk[c] = [a_hat, p_beat * b_ls * shift_var / (shift_var + var_b)]
+            (t_0, t_1), (d_0, d_1) = self._basis_coef[c]
+            coef[c] = [a_ls * t_0 + b_ls * d_0, a_ls * t_1 + b_ls * d_1]
+            noise[c] = sigma2
+        self._y[:, lo : lo + n_len] -= (np.array(shrunk)[:, None, :] @ basis)[:, 0, :]
+        self.n_beats_subtracted += 1
+        return coef, noise, p_beat >= 0.5 and plausible
 
     def _learn(
-        self, beat: NDArray[np.float64], noise: NDArray[np.float64], consistent: bool
+        self,
+        stored: NDArray[np.float64],
+        coef: list[list[float]],
+        noise: list[float],
+        consistent: bool,
     ) -> None:
-        """Add a strong beat to the template (or count a strong misfit)."""
-        if self.template_ready and not consistent:
+        """Add a strong beat to the template (or count a strong misfit).
+
+        ``stored`` is the beat's nuisance-free part (spectrum of the tapered window, then
+        the window) and ``coef`` its nuisance coefficients per channel.
+        """
+        if self._n_stored >= self.min_beats and not consistent:
             self._rejected_streak += 1
             if self._rejected_streak >= self.n_beats:
                 logger.info(
@@ -523,60 +595,146 @@ class EcgSuppressor:
                 self._forget_template()
             return
         self._rejected_streak = 0
+        n_ch, n_freq, n_spec = self.n_channels, self._n_freq, self._n_spec
         # Inverse-variance weights (Hoke et al. 1984), forgotten by 1/n_beats per beat.
-        floor = _MIN_NOISE_FRACTION * np.max(noise) + np.finfo(np.float64).tiny
-        weight = 1.0 / np.maximum(noise, floor)
+        floor = _MIN_NOISE_FRACTION * max(noise) + _TINY
+        weight = [1.0 / max(value, floor) for value in noise]
         keep = 1.0 - 1.0 / self.n_beats
-        if self._n_stored > 0:
+        keep_sq = keep**2
+        weight_col = np.array(weight)[:, None]
+        beat = np.array(coef) @ self._nuisance_rows
+        beat += stored
+        if self._mean is not None:
             # Noise spectrum of this beat: its difference from the running mean so far.
-            residual = beat - self._sum / self._weight[:, None]
-            spectrum = np.fft.rfft(residual * self._taper, n=self._n_fft, axis=-1)
-            self._noise_spec = keep**2 * self._noise_spec + (
-                weight[:, None] ** 2 * np.abs(spectrum) ** 2
-            )
-        self._sum = keep * self._sum + weight[:, None] * beat
-        self._weight = keep * self._weight + weight
-        self._weight_sq = keep**2 * self._weight_sq + weight
+            residual = beat[:, :n_spec] - self._mean[:, :n_spec]
+            residual *= weight_col
+            residual *= residual
+            self._noise_spec *= keep_sq
+            self._noise_spec += residual
+        beat *= weight_col
+        self._sum *= keep
+        self._sum += beat
+        self._weight = [keep * w + v for w, v in zip(self._weight, weight, strict=True)]
+        self._weight_sq = [keep_sq * w + v for w, v in zip(self._weight_sq, weight, strict=True)]
         self._n_stored += 1
         self.n_beats_learned += 1
-        mean = self._sum / self._weight[:, None]
-        template = mean * self._taper
+        mean = self._sum / np.array(self._weight)[:, None]
+        self._mean = mean
+        wave = mean[:, n_spec:]
+        basis = np.empty((n_ch, 2, self._n_len))
+        template = basis[:, 0]
         if self._n_stored > 1:
             # A posteriori Wiener filter of the average (Walter 1969): each frequency is
             # kept in proportion to its share of signal in the template's power.
-            spectrum = np.fft.rfft(template, n=self._n_fft, axis=-1)
-            power = np.abs(spectrum) ** 2
-            noise_power = self._noise_spec / self._weight[:, None] ** 2
-            gain = power / np.maximum(power + noise_power, np.finfo(np.float64).tiny)
-            filtered = np.fft.irfft(gain * spectrum, n=self._n_fft, axis=-1)
-            template = filtered[:, : self._n_len] * self._taper
-        deriv = np.gradient(template, axis=-1)
-        self._template = template
-        self._template_deriv = deriv
-        self._template_proj = template - (template @ self._nuisance) @ self._nuisance.T
-        self._deriv_proj = deriv - (deriv @ self._nuisance) @ self._nuisance.T
-        # RMS frequency of each channel's template, Hz.
-        energy = np.maximum(np.sum(template**2, axis=-1), np.finfo(np.float64).tiny)
-        self._template_freq = np.sqrt(np.sum(deriv**2, axis=-1) / energy)
-        self._template_freq *= self.sfreq / (2.0 * math.pi)
+            spectrum = mean[:, :n_spec]
+            square = spectrum * spectrum
+            power = square[:, :n_freq] + square[:, n_freq:]
+            total = self._noise_spec[:, :n_freq] + self._noise_spec[:, n_freq:]
+            total /= np.array([w * w for w in self._weight])[:, None]
+            total += power
+            np.maximum(total, _TINY, out=total)
+            power /= total  # the gain
+            filtered = spectrum.reshape(n_ch, 2, n_freq) * power[:, None, :]
+            self._dft.inverse(filtered[:, 0], filtered[:, 1], out=template)
+        else:
+            np.multiply(wave, self._taper, out=template)
         # A channel's template is used if its energy clearly exceeds that of its noise
         # (per-sample variance of the weighted mean: sum(k^2i w_i) / sum(k^i w_i)^2).
-        noise_energy = self._n_len * self._weight_sq / self._weight**2
-        self._usable = (self._n_stored >= self.min_beats) & (
-            np.sum(mean**2, axis=-1) > _MIN_TEMPLATE_SNR * noise_energy
+        n_len = self._n_len
+        ready = self._n_stored >= self.min_beats
+        self._usable = [
+            ready and energy > _MIN_TEMPLATE_SNR * (n_len * w_sq / (w * w))
+            for energy, w, w_sq in zip(
+                np.einsum("ct,ct->c", wave, wave).tolist(),
+                self._weight,
+                self._weight_sq,
+                strict=True,
+            )
+        ]
+        self._set_template(basis)
+
+    def _set_template(self, basis: NDArray[np.float64]) -> None:
+        """Install a new template (in ``basis[:, 0]``) and what the fit needs of it."""
+        template = basis[:, 0]
+        # np.gradient: central differences, one-sided at the ends.
+        deriv = basis[:, 1]
+        np.subtract(template[:, 2:], template[:, :-2], out=deriv[:, 1:-1])
+        deriv[:, 1:-1] *= 0.5
+        np.subtract(template[:, 1], template[:, 0], out=deriv[:, 0])
+        np.subtract(template[:, -1], template[:, -2], out=deriv[:, -1])
+        coef = basis @ self._nuisance  # (n_channels, 2, 2)
+        # Gram matrix of [T, T'] less their nuisance parts: B B' - C C' (orthonormal basis).
+        gram = basis @ basis.transpose(0, 2, 1)
+        self._basis = basis
+        self._basis_coef = coef.tolist()
+        self._gram = (gram - coef @ coef.transpose(0, 2, 1)).tolist()
+        self._template = basis[:, 0]
+        # RMS frequency of each channel's template, Hz.
+        scale = self.sfreq / (2.0 * math.pi)
+        self._freq = [math.sqrt(g[1][1] / max(g[0][0], _TINY)) * scale for g in gram.tolist()]
+
+
+class _CentredDft:
+    """Tapered, zero-padded real DFT of a window and its tapered inverse, as matrix products.
+
+    ``forward(x)`` is ``rfft(x * taper, n_fft)`` with the phase taken from the window's
+    centre ``c = (n_len - 1) / 2`` (each frequency ``k`` turned by ``exp(2 pi i k c /
+    n_fft)``), as its real parts then its imaginary parts; ``inverse(re, im)`` takes such
+    a spectrum back to the first ``n_len`` samples of ``irfft``, times the taper. Products
+    of magnitudes and of one spectrum with the conjugate of another (all the Wiener filter
+    uses) do not see the turn.
+
+    The taper is symmetric, so the real parts come from the even part of the window and
+    the imaginary parts from its odd part, each half the length: two matrix products a
+    quarter of the size of the full one. At these sizes (a prime number of window
+    samples) that is several times faster than an FFT.
+    """
+
+    def __init__(self, n_fft: int, taper: NDArray[np.float64]) -> None:
+        n_len = taper.size
+        self.n_len = n_len
+        self.n_half = n_len // 2  # pairs (t, n_len - 1 - t); the centre sample if odd
+        self.n_even = n_len - self.n_half  # half plus the centre sample if odd
+        k = np.arange(n_fft // 2 + 1)
+        t = np.arange(self.n_even)
+        # 2 (t - c) k, in integers, reduced mod 2 n_fft: the angle is pi times it / n_fft.
+        steps = ((2 * t - (n_len - 1))[:, None] * k[None, :]) % (2 * n_fft)
+        angle = math.pi * steps / n_fft
+        cos, sin = np.cos(angle), np.sin(angle)  # (n_even, n_freq)
+        half_taper = taper[: self.n_even, None]
+        self.cos = cos * half_taper
+        if self.n_even > self.n_half:
+            self.cos[-1] *= 0.5  # the centre sample is counted twice by the fold
+        self.sin = -sin[: self.n_half] * half_taper[: self.n_half]
+        scale = np.full(k.size, 2.0 / n_fft)
+        scale[0] = 1.0 / n_fft
+        if n_fft % 2 == 0:
+            scale[-1] = 1.0 / n_fft
+        self.inv_cos = np.ascontiguousarray((cos * scale * half_taper).T)
+        self.inv_sin = np.ascontiguousarray(
+            (-sin[: self.n_half] * scale * half_taper[: self.n_half]).T
         )
 
-    def _forget_template(self) -> None:
-        self._sum = np.zeros((self.n_channels, self._n_len))
-        self._weight = np.zeros(self.n_channels)
-        self._weight_sq = np.zeros(self.n_channels)
-        self._noise_spec = np.zeros((self.n_channels, self._n_fft // 2 + 1))
-        self._n_stored = 0
-        self._template = self._template_deriv = None
-        self._template_proj = self._deriv_proj = None
-        self._usable = np.zeros(self.n_channels, dtype=bool)
-        self._template_freq = np.zeros(self.n_channels)
-        self._rejected_streak = 0
+    def forward(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Spectrum of ``x`` (..., n_len) as (..., 2 n_freq): real parts, imaginary parts."""
+        shape = x.shape[:-1]
+        flipped = x[..., ::-1]
+        even = (x[..., : self.n_even] + flipped[..., : self.n_even]).reshape(-1, self.n_even)
+        odd = (x[..., : self.n_half] - flipped[..., : self.n_half]).reshape(-1, self.n_half)
+        spectrum = np.concatenate((even @ self.cos, odd @ self.sin), axis=-1)
+        return spectrum.reshape(*shape, spectrum.shape[-1])
+
+    def inverse(
+        self, real: NDArray[np.float64], imag: NDArray[np.float64], out: NDArray[np.float64]
+    ) -> None:
+        """Write the tapered window of the spectrum ``real + i imag`` (rows) into ``out``."""
+        even = real @ self.inv_cos  # (rows, n_even)
+        odd = imag @ self.inv_sin  # (rows, n_half)
+        half = self.n_half
+        np.add(even[:, :half], odd, out=out[:, :half])
+        np.subtract(even[:, :half], odd, out=out[:, : self.n_len - 1 - half : -1])
+        if self.n_even > half:
+            out[:, half] = even[:, half]
 
 
 def _check_number(name: str, value: float) -> float:

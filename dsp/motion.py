@@ -132,6 +132,7 @@ _SETTLE_TOLERANCE: Final = 0.05
 _CADENCE_MIN_RATE_HZ: Final = 20.0
 #: Frames handled per internal pass; bounds temporary memory. Output does not depend on it.
 _MAX_PASS_FRAMES: Final = 4096
+_TINY: Final = float(np.finfo(np.float64).tiny)
 
 
 def posture_name(code: int | np.integer[Any]) -> str:
@@ -797,11 +798,13 @@ class MotionTracker:
         tilt = tilt_sum / np.minimum(run_index + 1, self._n_tilt)
         inclination = np.degrees(np.arctan2(np.hypot(g_end[1], g_end[2]), g_end[0]))
 
-        cadence = self._cadence(x, g, n, run_index)
-
         valid = run_index + 1 >= self._n_warmup
         still = (dynamic < self.still_dynamic_g) & (tilt < self.still_tilt_rate_deg_s)
-        walking = ~still & np.isfinite(cadence) & (dynamic >= self.walking_min_g)
+        # Only valid frames with enough body acceleration can be walking: the step
+        # search is run for them only (the others need its running sums, not its result).
+        could_walk = valid & ~still & (dynamic >= self.walking_min_g)
+        cadence = self._cadence(x, g, n, run_index, could_walk)
+        walking = could_walk & np.isfinite(cadence)
         activity = np.where(still, _STILL, np.where(walking, _WALKING, _MOVING))
         out.gravity[:, sl] = g_end
         out.dynamic_g[sl] = dynamic
@@ -819,8 +822,13 @@ class MotionTracker:
         g: NDArray[np.float64],
         n: int,
         run_index: NDArray[np.int_],
+        wanted: NDArray[np.bool_],
     ) -> NDArray[np.float64]:
-        """Step frequency of each frame from the autocorrelation (NaN: not periodic)."""
+        """Step frequency of each frame from the autocorrelation (NaN: not periodic).
+
+        Only the ``wanted`` frames are searched (NaN elsewhere); the running sums are
+        updated for all.
+        """
         # Body acceleration along gravity (sensor-independent), per sample, then averaged
         # over groups of `_decim` samples.
         g_norm = np.sqrt(np.sum(g * g, axis=0))
@@ -843,22 +851,27 @@ class MotionTracker:
         running = np.cumsum(np.concatenate((self._u2_cum[-1:], u * u)))[1:]
         u2_cum = np.concatenate((self._u2_cum, running))
         self._u2_cum = u2_cum[u2_cum.size - self._u2_cum.size :].copy()
-        ends = self._u2_cum.size + (np.arange(n) + 1) * per_frame - 1
+        out = np.full(n, np.nan)
+        rows = np.flatnonzero(wanted)
+        if rows.size == 0:
+            return out
+        lagged = lagged[rows]
+        ends = self._u2_cum.size + (rows + 1) * per_frame - 1
         span = self._n_cadence * per_frame
         energy = np.maximum(u2_cum[ends] - u2_cum[ends - span], 0.0)[:, None]
         shifted = ends[:, None] - self._lags[None, :]
         partner_energy = np.maximum(u2_cum[shifted] - u2_cum[shifted - span], 0.0)
         denom = np.sqrt(energy * partner_energy)
-        tiny = np.finfo(np.float64).tiny
-        r = np.divide(lagged, denom, out=np.zeros_like(lagged), where=denom > tiny)
+        r = np.divide(lagged, denom, out=np.zeros_like(lagged), where=denom > _TINY)
         lag_s = _step_lag(r, self._lags, self.min_step_regularity)
         cadence = self._cadence_rate / lag_s
         low, high = self.cadence_range_hz
         # The periodic signal must be gait-sized, not a rhythm in sensor noise.
         vertical_rms = np.sqrt(energy[:, 0] / span)
-        ok = (run_index + 1 >= self._n_cadence) & (cadence >= low) & (cadence <= high)
+        ok = (run_index[rows] + 1 >= self._n_cadence) & (cadence >= low) & (cadence <= high)
         ok &= vertical_rms >= self.walking_min_g
-        return np.where(ok, cadence, np.nan)
+        out[rows] = np.where(ok, cadence, np.nan)
+        return out
 
 
 def _group_sums(values: NDArray[np.float64], size: int) -> NDArray[np.float64]:

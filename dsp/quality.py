@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -333,18 +334,51 @@ _VALUE_FIELDS: Final = (
 
 
 def _longest_run(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """Return the length of the longest run of True along the last axis."""
+    """Return the length of the longest run of True along the last axis.
+
+    Every row is padded with False at both ends, so its changes of value come in pairs
+    (start, end) of the runs; only the changes are visited, which is cheap for the sparse
+    masks of a continuous signal (extremes, repeated values, rails).
+    """
+    lead = mask.shape[:-1]
     n = mask.shape[-1]
-    idx = np.arange(1, n + 1)
-    last_false = np.maximum.accumulate(np.where(mask, 0, idx), axis=-1)
-    out: NDArray[np.int64] = (idx - last_false).max(axis=-1)
+    rows = mask.reshape(-1, n)
+    padded = np.zeros((rows.shape[0], n + 2), dtype=bool)
+    padded[:, 1:-1] = rows
+    flat = padded.ravel()
+    edges = np.flatnonzero(flat[1:] != flat[:-1])
+    starts, ends = edges[0::2], edges[1::2]
+    out = np.zeros(rows.shape[0], dtype=np.int64)
+    np.maximum.at(out, starts // (n + 2), ends - starts)
+    return out.reshape(lead)
+
+
+def _longest_runs(mask: NDArray[np.bool_], count: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Return :func:`_longest_run` of ``mask`` given its number of True per row.
+
+    Only rows with two or more True are scanned: with fewer, the longest run is that number.
+    """
+    out = count.astype(np.int64)
+    rows = count >= 2
+    if rows.any():
+        out[rows] = _longest_run(mask[rows])
     return out
+
+
+def _bin_range(selected: NDArray[np.bool_]) -> slice:
+    """Return the contiguous range of frequency bins where ``selected`` is True, as a slice."""
+    bins = np.flatnonzero(selected)
+    return slice(int(bins[0]), int(bins[-1]) + 1) if bins.size else slice(0, 0)
 
 
 def _fmt_uv(value_uv: float) -> str:
     if value_uv >= 1000.0:
         return f"{value_uv / 1000.0:.1f} mV"
     return f"{value_uv:.0f} µV"
+
+
+#: Windows since the last flagged one at the start of a stream (no artefact seen yet).
+_LONG_AGO: Final = 1 << 62
 
 
 class SignalQuality:
@@ -394,8 +428,10 @@ class SignalQuality:
     windows of a block; only the running statistics (noise floor, motion background), the
     hold-off, the pinned-rail counter and the smoothed level carried into the next window
     are updated window by window, so any split of a recording into blocks gives the same
-    reports (numbers to rounding, flags exactly). A partial window at the end of a stream
-    is never reported.
+    reports (numbers to rounding, flags exactly). The running percentiles are exact: each
+    history is also kept as a sorted list (one binary-search insertion and removal per
+    window), from which the order statistic is read directly. A partial window at the end
+    of a stream is never reported.
 
     References: Goertzel G (1958) An algorithm for the evaluation of finite trigonometric
     series, Am Math Monthly 65(1):34-35; De Luca CJ, Gilmore LD, Kuznetsov M, Roy SH (2010)
@@ -506,18 +542,19 @@ class SignalQuality:
         basis[:, 1] = t
         basis[:, 2::2] = np.cos(2.0 * np.pi * h[None, :] * t[:, None])
         basis[:, 3::2] = np.sin(2.0 * np.pi * h[None, :] * t[:, None])
-        self._basis = basis
         self._t = t
-        self._proj = np.linalg.pinv(basis)  # (n_regressors, n)
+        # Least-squares projection and basis, transposed and C-contiguous for the products.
+        self._proj_t = np.ascontiguousarray(np.linalg.pinv(basis).T)  # (n, n_regressors)
+        self._basis_t = np.ascontiguousarray(basis.T)  # (n_regressors, n)
         self._families = np.asarray(families)
-        self._member = member
+        self._member_t = member.T.astype(np.float64)  # (n_harmonics, n_families)
         # Spectrum of the residual.
         self._hann = np.hanning(n + 1)[:-1]
         rfreqs = np.fft.rfftfreq(n, 1.0 / fs)
         self._df = fs / n
         self._psd_scale = 2.0 / (fs * float(np.sum(self._hann**2)))
-        self._low_bins = np.flatnonzero((rfreqs > 0.0) & (rfreqs < self.l_freq))
-        self._band_bins = np.flatnonzero((rfreqs >= self.l_freq) & (rfreqs <= self.h_freq))
+        self._low_bins = _bin_range((rfreqs > 0.0) & (rfreqs < self.l_freq))
+        self._band_bins = _bin_range((rfreqs >= self.l_freq) & (rfreqs <= self.h_freq))
         # Neighbour-averaging matrix: broadband PSD under each mains line.
         near, far = _NEIGHBOUR_BINS
         in_band = (rfreqs >= self.l_freq) & (rfreqs <= self.h_freq)
@@ -544,17 +581,22 @@ class SignalQuality:
         self._buffer = np.zeros((self.n_channels, self.n_window))
         self._filled = 0
         self._n_seen = 0  # samples of completed windows
-        self._since_bad = np.full(self.n_channels, np.iinfo(np.int64).max // 2, dtype=np.int64)
-        self._pinned = np.zeros(self.n_channels, dtype=np.int64)
-        # Ring buffers: emg_uv of the usable windows (noise floor); low_uv and excursion_uv
-        # of the windows with contact and without clipping (motion background).
-        n_ch, n_hist = self.n_channels, self._history
-        self._noise_hist = np.zeros((n_ch, n_hist))
-        self._noise_count = np.zeros(n_ch, dtype=np.int64)
-        self._noise_pos = np.zeros(n_ch, dtype=np.int64)
-        self._bg_hist = np.zeros((n_ch, 2, n_hist))
-        self._bg_count = np.zeros(n_ch, dtype=np.int64)
-        self._bg_pos = np.zeros(n_ch, dtype=np.int64)
+        self._since_bad = [_LONG_AGO] * self.n_channels
+        self._pinned = [0] * self.n_channels
+        # Rings of the last `_history` values, oldest first once full, each with a sorted
+        # copy whose k-th element is the order statistic np.partition would give: emg_uv
+        # of the usable windows (noise floor); low_uv and excursion_uv of the windows with
+        # contact and without clipping (motion background). Position of the oldest value of
+        # each full ring.
+        n_ch = self.n_channels
+        self._noise_ring: list[list[float]] = [[] for _ in range(n_ch)]
+        self._noise_sorted: list[list[float]] = [[] for _ in range(n_ch)]
+        self._noise_pos = [0] * n_ch
+        self._low_ring: list[list[float]] = [[] for _ in range(n_ch)]
+        self._low_sorted: list[list[float]] = [[] for _ in range(n_ch)]
+        self._exc_ring: list[list[float]] = [[] for _ in range(n_ch)]
+        self._exc_sorted: list[list[float]] = [[] for _ in range(n_ch)]
+        self._bg_pos = [0] * n_ch
         self._last_level: NDArray[np.float64] | None = None
 
     # ------------------------------------------------------------------ streaming
@@ -610,20 +652,22 @@ class SignalQuality:
         """Window features, each of shape (n_windows, n_channels)."""
         th = self.thresholds
         n = self.n_window
-        beta = win @ self._proj.T  # (n_win, n_ch, n_regressors)
-        resid = win - beta @ self._basis.T
+        # Stacked products with C-contiguous operands: one small BLAS call per window,
+        # always on the calling thread (a single product over every window would be large
+        # enough for OpenBLAS to wake its thread pool, which costs more than it saves).
+        beta = win @ self._proj_t  # (n_win, n_ch, n_regressors)
+        resid = win - beta @ self._basis_t
         spec = np.fft.rfft(resid * self._hann, axis=-1)
         psd = (spec.real**2 + spec.imag**2) * self._psd_scale  # one-sided, V^2/Hz
         p_low = psd[..., self._low_bins].sum(axis=-1) * self._df
         p_band = psd[..., self._band_bins].sum(axis=-1) * self._df
         line = 0.5 * (beta[..., 2::2] ** 2 + beta[..., 3::2] ** 2)  # (..., n_h)
         chance = (psd @ self._neighbours.T) / self._window_time_s  # broadband under lines
-        fam_line = line @ self._member.T.astype(np.float64)  # (..., n_families)
-        fam_chance = chance @ self._member.T.astype(np.float64)
+        fam_line = line @ self._member_t  # (..., n_families)
+        fam_chance = chance @ self._member_t
         fam_hum = np.maximum(fam_line - fam_chance, 0.0)
-        pick = np.argmax(fam_hum, axis=-1)
-        p_hum = np.take_along_axis(fam_hum, pick[..., None], axis=-1)[..., 0]
-        hum_freq = self._families[pick]
+        p_hum = fam_hum.max(axis=-1)
+        hum_freq = self._families[np.argmax(fam_hum, axis=-1)]
         # Energy bookkeeping: what the line fit took but is not hum belongs to the EMG band.
         p_emg = p_band + line.sum(axis=-1) - p_hum
         slope = beta[..., 1]
@@ -650,33 +694,33 @@ class SignalQuality:
         xmin = win.min(axis=-1)
         at_max = win == xmax[..., None]
         at_min = win == xmin[..., None]
+        n_max = at_max.sum(axis=-1)
+        n_min = at_min.sum(axis=-1)
         # Longest runs of: the maximum, the minimum, a repeated value, and (with a clip
-        # level) each rail; one vectorised pass over the stacked masks.
-        masks = [at_max, at_min, np.zeros_like(at_max)]
-        masks[2][..., 1:] = win[..., 1:] == win[..., :-1]
-        if self.clip_level_v is not None:
-            rail = self.clip_level_v * (1.0 - th.clip_tolerance)
-            hi = win >= rail
-            lo = win <= -rail
-            masks += [hi, lo]
-        runs = _longest_run(np.stack(masks))
-        run_max, run_min = runs[0], runs[1]
-        identical = runs[2] + 1
+        # level) each rail.
+        run_max = _longest_runs(at_max, n_max)
+        run_min = _longest_runs(at_min, n_min)
+        repeated = np.zeros_like(at_max)
+        repeated[..., 1:] = win[..., 1:] == win[..., :-1]
+        identical = _longest_runs(repeated, repeated.sum(axis=-1)) + 1
         run_top = np.maximum(run_max, run_min)
         run_bottom = np.minimum(run_max, run_min)
         constant = xmax == xmin
         if self.clip_level_v is not None:
-            clip_fraction = (hi.sum(axis=-1) + lo.sum(axis=-1)) / n
-            run_hi, run_lo = runs[3], runs[4]
+            rail = self.clip_level_v * (1.0 - th.clip_tolerance)
+            hi = win >= rail
+            lo = win <= -rail
+            n_hi = hi.sum(axis=-1)
+            n_lo = lo.sum(axis=-1)
+            clip_fraction = (n_hi + n_lo) / n
+            run_hi, run_lo = _longest_runs(hi, n_hi), _longest_runs(lo, n_lo)
             rail_run = np.maximum(run_hi, run_lo)
             rail_to_rail = (run_hi >= self._clip_run) & (run_lo >= self._clip_run)
             # Pinned: nearly the whole window at one rail (an open input drifting off).
-            pinned = np.maximum(hi.sum(axis=-1), lo.sum(axis=-1)) >= 0.9 * n
+            pinned = np.maximum(n_hi, n_lo) >= 0.9 * n
         else:
             # Flat tops: samples sharing the window's maximum or minimum, when at least 3 do
             # (a continuous-valued signal reaches each extreme once).
-            n_max = at_max.sum(axis=-1)
-            n_min = at_min.sum(axis=-1)
             n_top = np.where(n_max >= 3, n_max, 0) + np.where(n_min >= 3, n_min, 0)
             clip_fraction = np.where(constant, 0.0, n_top / n)
             rail_run = np.zeros(win.shape[:2], dtype=np.int64)
@@ -735,71 +779,126 @@ class SignalQuality:
 
     def _reports(self, feats: dict[str, NDArray[Any]]) -> list[QualityReport]:
         th = self.thresholds
-        out: list[QualityReport] = []
-        n_ch = self.n_channels
-        for w in range(feats["emg_uv"].shape[0]):
-            emg = feats["emg_uv"][w]
-            low = feats["low_uv"][w]
-            exc = feats["excursion_uv"][w]
-            # Running statistics of the windows before this one: the noise floor (usable
-            # windows) and the background the motion rules must stand out from (ECG,
-            # ordinary movement; every window with contact and no clipping).
-            noise = np.full(n_ch, np.nan)
-            low_level = np.full(n_ch, th.motion_uv)
-            step_level = np.full(n_ch, th.step_uv)
-            for c in range(n_ch):
-                count = int(self._noise_count[c])
+        n_win, n_ch = feats["emg_uv"].shape
+        cap = self._history
+        noise_pct = th.noise_percentile / 100.0
+        bg_pct = th.background_percentile / 100.0
+        low_cap = th.motion_adapt_max * th.motion_uv
+        step_cap = th.motion_adapt_max * th.step_uv
+        # The running statistics, hold-off and pinned counter are sequential but per
+        # channel: one pass per channel over the windows, in Python scalars (lists).
+        cols = {
+            key: feats[key].T.tolist()
+            for key in (
+                "emg_uv",
+                "low_uv",
+                "excursion_uv",
+                "low_dominant",
+                "step_dominant",
+                "pinned",
+                "electrode_off",
+                "saturated",
+                "flat_line",
+            )
+        }
+        noise_c: list[list[float]] = []
+        usable_c: list[list[bool]] = []
+        off_c: list[list[bool]] = []
+        motion_c: list[list[bool]] = []
+        state_c: list[list[tuple[bool, bool, bool]]] = []  # long_pinned, low_burst, step
+        for c in range(n_ch):
+            emg, low, exc = cols["emg_uv"][c], cols["low_uv"][c], cols["excursion_uv"][c]
+            low_dom, step_dom = cols["low_dominant"][c], cols["step_dominant"][c]
+            pinned_w, e_off = cols["pinned"][c], cols["electrode_off"][c]
+            sat, flat = cols["saturated"][c], cols["flat_line"][c]
+            n_ring, n_sorted = self._noise_ring[c], self._noise_sorted[c]
+            l_ring, l_sorted = self._low_ring[c], self._low_sorted[c]
+            e_ring, e_sorted = self._exc_ring[c], self._exc_sorted[c]
+            n_pos, b_pos = self._noise_pos[c], self._bg_pos[c]
+            pinned, since = self._pinned[c], self._since_bad[c]
+            noise_l = [math.nan] * n_win
+            usable_l = [False] * n_win
+            off_l = [False] * n_win
+            motion_l = [False] * n_win
+            state_l = [(False, False, False)] * n_win
+            for w in range(n_win):
+                # Running statistics of the windows before this one: the noise floor
+                # (usable windows) and the background the motion rules must stand out
+                # from (ECG, ordinary movement; every window with contact, no clipping).
+                count = len(n_sorted)
                 if count >= self._noise_min:
-                    k = int(th.noise_percentile / 100.0 * (count - 1))
-                    noise[c] = np.partition(self._noise_hist[c, :count], k)[k]
-                count = int(self._bg_count[c])
+                    noise_l[w] = n_sorted[int(noise_pct * (count - 1))]
+                low_level = th.motion_uv
+                step_level = th.step_uv
+                count = len(l_sorted)
                 if count >= self._bg_min:
-                    k = int(th.background_percentile / 100.0 * (count - 1))
-                    level = np.partition(self._bg_hist[c, :, :count], k, axis=-1)[:, k]
-                    low_level[c] = min(
-                        max(th.motion_uv, th.motion_adapt * level[0]),
-                        th.motion_adapt_max * th.motion_uv,
-                    )
-                    step_level[c] = min(
-                        max(th.step_uv, th.motion_adapt * level[1]),
-                        th.motion_adapt_max * th.step_uv,
-                    )
-            low_burst = (low >= low_level) & feats["low_dominant"][w]
-            step = (exc >= step_level) & feats["step_dominant"][w]
-            motion = low_burst | step
-            self._pinned = np.where(feats["pinned"][w], self._pinned + 1, 0)
-            long_pinned = self._pinned >= self._pinned_windows
-            off = feats["electrode_off"][w] | long_pinned
-            sat = feats["saturated"][w]
-            flat = feats["flat_line"][w]
-            bad = off | sat | flat | motion
-            self._since_bad = np.where(bad, 0, self._since_bad + 1)
-            usable = ~bad & (self._since_bad > self._hold_windows)
-            contact = ~(off | sat | flat)
-            for c in range(n_ch):
-                if usable[c]:
-                    pos = int(self._noise_pos[c])
-                    self._noise_hist[c, pos] = emg[c]
-                    self._noise_pos[c] = (pos + 1) % self._history
-                    self._noise_count[c] = min(int(self._noise_count[c]) + 1, self._history)
-                if contact[c]:
-                    pos = int(self._bg_pos[c])
-                    self._bg_hist[c, :, pos] = (low[c], exc[c])
-                    self._bg_pos[c] = (pos + 1) % self._history
-                    self._bg_count[c] = min(int(self._bg_count[c]) + 1, self._history)
-            state = {
-                "off": off,
-                "long_pinned": long_pinned,
-                "low_burst": low_burst,
-                "step": step,
-                "usable": usable,
-            }
+                    k = int(bg_pct * (count - 1))
+                    low_level = min(max(th.motion_uv, th.motion_adapt * l_sorted[k]), low_cap)
+                    step_level = min(max(th.step_uv, th.motion_adapt * e_sorted[k]), step_cap)
+                low_burst = low[w] >= low_level and low_dom[w]
+                step = exc[w] >= step_level and step_dom[w]
+                motion = low_burst or step
+                pinned = pinned + 1 if pinned_w[w] else 0
+                long_pinned = pinned >= self._pinned_windows
+                off = e_off[w] or long_pinned
+                contact = not (off or sat[w] or flat[w])
+                bad = not contact or motion
+                since = 0 if bad else since + 1
+                usable = not bad and since > self._hold_windows
+                # Rings of at most `cap` values, each with a sorted copy (inline: this
+                # loop runs for every window).
+                if usable:
+                    if len(n_ring) < cap:
+                        n_ring.append(emg[w])
+                    else:
+                        del n_sorted[bisect_left(n_sorted, n_ring[n_pos])]
+                        n_ring[n_pos] = emg[w]
+                        n_pos = n_pos + 1 if n_pos + 1 < cap else 0
+                    insort(n_sorted, emg[w])
+                if contact:
+                    if len(l_ring) < cap:
+                        l_ring.append(low[w])
+                        e_ring.append(exc[w])
+                    else:
+                        del l_sorted[bisect_left(l_sorted, l_ring[b_pos])]
+                        del e_sorted[bisect_left(e_sorted, e_ring[b_pos])]
+                        l_ring[b_pos] = low[w]
+                        e_ring[b_pos] = exc[w]
+                        b_pos = b_pos + 1 if b_pos + 1 < cap else 0
+                    insort(l_sorted, low[w])
+                    insort(e_sorted, exc[w])
+                usable_l[w] = usable
+                off_l[w] = off
+                motion_l[w] = motion
+                state_l[w] = (long_pinned, low_burst, step)
+            self._noise_pos[c], self._bg_pos[c] = n_pos, b_pos
+            self._pinned[c], self._since_bad[c] = pinned, since
+            noise_c.append(noise_l)
+            usable_c.append(usable_l)
+            off_c.append(off_l)
+            motion_c.append(motion_l)
+            state_c.append(state_l)
+        # Flags of every window in one array per field; the reports hold row views.
+        usable_a = _readonly(np.array(usable_c, dtype=bool).T.copy())
+        off_a = _readonly(np.array(off_c, dtype=bool).T.copy())
+        motion_a = _readonly(np.array(motion_c, dtype=bool).T.copy())
+        noise_a = _readonly(np.array(noise_c, dtype=np.float64).T.copy())
+        sat_a = _readonly(feats["saturated"])
+        flat_a = _readonly(feats["flat_line"])
+        mains_a = _readonly(feats["mains"])
+        mains = feats["mains"].tolist()
+        values_a = feats["values"]
+        out: list[QualityReport] = []
+        for w in range(n_win):
             reasons = tuple(
-                self._reason(name, c, feats, w, state) for c, name in enumerate(self.ch_names)
+                ""
+                if usable_c[c][w] and not mains[w][c]
+                else self._reason(c, feats, w, off_c[c][w], usable_c[c][w], *state_c[c][w])
+                for c in range(n_ch)
             )
             start = self._n_seen
             self._n_seen += self.n_window
-            row = feats["values"][w]
+            row = values_a[w]
             values = {key: row[i] for i, key in enumerate(_VALUE_FIELDS)}
             out.append(
                 QualityReport(
@@ -807,13 +906,13 @@ class SignalQuality:
                     stop=self._n_seen,
                     sfreq=self.sfreq,
                     ch_names=self.ch_names,
-                    usable=_readonly(usable),
-                    electrode_off=_readonly(np.array(off)),
-                    saturated=_readonly(np.array(sat)),
-                    flat_line=_readonly(np.array(flat)),
-                    motion=_readonly(motion),
-                    mains=_readonly(np.array(feats["mains"][w])),
-                    noise_floor_uv=_readonly(noise),
+                    usable=usable_a[w],
+                    electrode_off=off_a[w],
+                    saturated=sat_a[w],
+                    flat_line=flat_a[w],
+                    motion=motion_a[w],
+                    mains=mains_a[w],
+                    noise_floor_uv=noise_a[w],
                     reasons=reasons,
                     **values,
                 )
@@ -822,15 +921,19 @@ class SignalQuality:
 
     def _reason(
         self,
-        name: str,
         c: int,
         feats: dict[str, NDArray[Any]],
         w: int,
-        state: dict[str, NDArray[np.bool_]],
+        off: bool,
+        usable: bool,
+        long_pinned: bool,
+        low_burst: bool,
+        step: bool,
     ) -> str:
+        name = self.ch_names[c]
         hum = float(feats["hum_uv"][w, c])
-        if state["off"][c]:
-            if state["long_pinned"][c]:
+        if off:
+            if long_pinned:
                 detail = "pinned at the rail"
             elif feats["rail_to_rail"][w, c]:
                 detail = "rail to rail"
@@ -848,13 +951,13 @@ class SignalQuality:
             )
         if feats["flat_line"][w, c]:
             return f"{name} signal flat (stuck or shorted input)"
-        if state["low_burst"][c]:
+        if low_burst:
             low = float(feats["low_uv"][w, c])
             return f"{name} motion artefact ({_fmt_uv(low)} below {self.l_freq:g} Hz)"
-        if state["step"][c]:
+        if step:
             exc = float(feats["excursion_uv"][w, c])
             return f"{name} electrode pop or movement step ({_fmt_uv(exc)})"
-        if not state["usable"][c]:
+        if not usable:
             return f"{name} settling after an artefact"
         if feats["mains"][w, c]:
             return f"{name} mains hum {_fmt_uv(hum)}"

@@ -34,6 +34,7 @@ from collections import deque
 from typing import Final, NamedTuple
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 from scipy import signal
 from scipy.ndimage import maximum_filter1d
@@ -59,6 +60,8 @@ _SEARCH_S: Final = 0.02
 _DEFAULT_RR_S: Final = 1.0
 #: Cap of the typical RR interval used for the overdue rule, s (50 bpm).
 _MAX_RR_S: Final = 1.2
+#: Candidates whose background medians are computed together (bounds the memory).
+_CHUNK: Final = 64
 
 
 class RPeaks(NamedTuple):
@@ -241,6 +244,9 @@ class RPeakDetector:
         self._signal_level: float | None = None
         self._peaks: deque[float] = deque(maxlen=_N_RECENT)
         self._rr: deque[int] = deque(maxlen=_N_RECENT)
+        # Medians of the two, updated when they change.
+        self._level: float | None = None
+        self._rr_median: float | None = None
         self._last_k: int | None = None
         self._votes = 0  # polarity votes of the band-passed extremum of past beats
         self._bp_template: NDArray[np.float64] | None = None
@@ -331,30 +337,63 @@ class RPeakDetector:
         left = run_max[look - 1 : look - 1 + (k_stop - k_start)]
         right = run_max[2 * look : 2 * look + (k_stop - k_start)]
         is_candidate = (centre > left) & (centre >= right) & (centre > 0.0)
+        offsets = np.flatnonzero(is_candidate)
         beats: list[int] = []
         snrs: list[float] = []
-        for offset in np.flatnonzero(is_candidate):
-            k = k_start + int(offset)
-            decided = self._decide_candidate(k, float(centre[offset]))
-            if decided is not None:
-                beats.append(decided[0])
-                snrs.append(decided[1])
+        for chunk in range(0, offsets.size, _CHUNK):
+            ks = k_start + offsets[chunk : chunk + _CHUNK]
+            peaks = centre[ks - k_start]
+            ks, peaks, backgrounds = self._backgrounds(ks, peaks)
+            for k, peak, background in zip(
+                ks.tolist(), peaks.tolist(), backgrounds.tolist(), strict=True
+            ):
+                decided = self._decide_candidate(k, peak, background)
+                if decided is not None:
+                    beats.append(decided[0])
+                    snrs.append(decided[1])
         return beats, snrs
 
-    def _decide_candidate(self, k: int, peak: float) -> tuple[int, float] | None:
+    def _backgrounds(
+        self, ks: NDArray[np.int64], peaks: NDArray[np.float64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+        """Background level of the candidates ``ks`` that can pass, all at once.
+
+        The background is the median of the feature from ``background_s`` before the
+        candidate to the look-ahead after it. A candidate whose peak does not exceed
+        ``background_ratio`` times it is rejected whatever the thresholds, so it is
+        dropped here. Returns the candidates kept, their peaks and their backgrounds.
+        """
+        h0 = self._h0
+        n_win = self._n_bg + self._n_look + 1
+        starts = ks - self._n_bg
+        if starts.size == 0 or int(starts[0]) < 0:
+            # Windows cut by the start of the stream (never after the learning period).
+            backgrounds = np.empty(ks.size)
+            for i, k in enumerate(ks.tolist()):
+                lo = max(k - self._n_bg, 0) - h0
+                backgrounds[i] = _median(self._feature[lo : k + self._n_look + 1 - h0])
+        else:
+            windows = sliding_window_view(self._feature, n_win)[starts - h0]
+            half = n_win // 2
+            if n_win % 2:
+                backgrounds = np.partition(windows, half, axis=-1)[:, half]
+            else:
+                part = np.partition(windows, (half - 1, half), axis=-1)
+                backgrounds = 0.5 * (part[:, half - 1] + part[:, half])
+        keep = peaks > self.background_ratio * backgrounds
+        return ks[keep], peaks[keep], backgrounds[keep]
+
+    def _decide_candidate(self, k: int, peak: float, background: float) -> tuple[int, float] | None:
         if self._last_k is not None and k - self._last_k <= self._n_refr:
             return None
-        h0 = self._h0
-        lo = max(k - self._n_bg, 0) - h0
-        background = _median(self._feature[lo : k + self._n_look + 1 - h0])
-        level = self._signal_level if not self._peaks else float(statistics.median(self._peaks))
+        level = self._signal_level if self._level is None else self._level
         if level is None:  # pragma: no cover - set before any decision
             return None
         threshold = background + self.threshold_ratio * (level - background)
         if self._last_k is not None:
             # A beat is overdue after 1.66 typical RR intervals; the typical interval is the
             # median of the recent ones, capped so that missed beats cannot inflate it.
-            rr = float(statistics.median(self._rr)) if self._rr else _DEFAULT_RR_S * self.sfreq
+            rr = _DEFAULT_RR_S * self.sfreq if self._rr_median is None else self._rr_median
             rr = min(max(rr, float(self._n_refr)), _MAX_RR_S * self.sfreq)
             n_overdue = int((k - self._last_k) // (_OVERDUE_RR * rr))
             threshold *= 0.5 ** min(n_overdue, 16)
@@ -365,12 +404,14 @@ class RPeakDetector:
         r_peak = self._place(k, snr) - self.group_delay_samples
         if self._last_k is not None:
             self._rr.append(k - self._last_k)
+            self._rr_median = float(statistics.median(self._rr))
         self._last_k = k
         if snr >= self.template_snr:
             # Only beats that stand clear of the EMG set the signal level: peaks inside
             # a burst (QRS plus EMG) would raise it, and the beats after the burst would
             # then be missed.
             self._peaks.append(peak)
+            self._level = float(statistics.median(self._peaks))
         return r_peak, snr
 
     def _place(self, k: int, snr: float) -> int:
@@ -385,14 +426,16 @@ class RPeakDetector:
         lo = k - self._n_int
         window = self._bp[lo - h0 : k + 1 - h0]
         if self._votes == 0:
-            j = lo + int(np.argmax(np.abs(window)))
+            j = lo + int(np.abs(window).argmax())
+        elif self._votes > 0:
+            j = lo + int(window.argmax())
         else:
-            j = lo + int(np.argmax(window if self._votes > 0 else -window))
+            j = lo + int(window.argmin())  # the first minimum: argmax of -window
         half, search = self._n_half, self._n_search
         if self._bp_template is not None:
             seg = self._bp[j - half - search - h0 : j + half + search + 1 - h0]
             xcorr = np.correlate(seg, self._bp_template, "valid")
-            j += int(np.argmax(xcorr)) - search
+            j += int(xcorr.argmax()) - search
         vote = 1 if self._bp[j - h0] >= 0.0 else -1
         self._votes = min(max(self._votes + vote, -_N_RECENT), _N_RECENT)
         if snr >= self.template_snr:

@@ -61,8 +61,10 @@ class History:
         if n >= self.capacity:
             self._data[:] = self.fill
         else:
-            pos = (self._end + np.arange(n)) % self.capacity
-            self._data[:, pos] = self.fill
+            first = self._end % self.capacity
+            head = min(n, self.capacity - first)
+            self._data[:, first : first + head] = self.fill
+            self._data[:, : n - head] = self.fill
         self._end = index
 
     def push(self, columns: NDArray[Any]) -> None:
@@ -84,9 +86,18 @@ class History:
     def get(self, start: int, stop: int) -> NDArray[Any]:
         """Return columns ``start .. stop - 1`` (a copy), ``fill`` where not held."""
         start, stop = int(start), int(stop)
-        out = np.full((self.n_rows, max(stop - start, 0)), self.fill, dtype=self._data.dtype)
         lo, hi = max(start, self.start), min(stop, self._end)
-        if hi > lo:
-            pos = np.arange(lo, hi) % self.capacity
-            out[:, lo - start : hi - start] = self._data[:, pos]
+        if hi <= lo:
+            return np.full((self.n_rows, max(stop - start, 0)), self.fill, dtype=self._data.dtype)
+        out = np.empty((self.n_rows, stop - start), dtype=self._data.dtype)
+        if lo > start:
+            out[:, : lo - start] = self.fill
+        if stop > hi:
+            out[:, hi - start :] = self.fill
+        # At most two slices of the ring: up to its physical end, then from its start.
+        first = lo % self.capacity
+        head = min(hi - lo, self.capacity - first)
+        out[:, lo - start : lo - start + head] = self._data[:, first : first + head]
+        if head < hi - lo:
+            out[:, lo - start + head : hi - start] = self._data[:, : hi - lo - head]
         return out

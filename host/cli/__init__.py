@@ -15,7 +15,7 @@ from host.errors import SpasmwatchError
 
 __all__ = ["main"]
 
-_SUBCOMMANDS = ("devices", "stream", "simulate", "demo", "analyze", "evaluate")
+_SUBCOMMANDS = ("devices", "stream", "run", "sessions", "simulate", "demo", "analyze", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,8 +35,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from host.cli.devices import describe_device_info, device_info_dict
-from host.pipeline.live_dsp import LiveDsp, activity_phrase
 from host.errors import ConfigError, TransportError
+from host.pipeline.live_dsp import LiveDsp, activity_phrase
 from host.protocol import Command, DeviceInfoFrame, Frame, LateFrame, SamplesFrame
 from host.transports import DEFAULT_BAUDRATE, LinkEvent, SerialTransport, Transport, TransportItem
 

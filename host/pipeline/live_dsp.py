@@ -525,6 +525,17 @@ class LiveDsp:
             return "bilateral"
         return self.sides[strong]
 
+    def take_episodes(self) -> list[Episode]:
+        """Return (and forget) the episodes finished since the last call or tick.
+
+        Returns
+        -------
+        list of Episode
+            In order; samples counted on the stream's time line (see the module notes).
+        """
+        out, self._unreported = self._unreported, []
+        return out
+
     def _take_unreported(self) -> list[dict[str, Any]]:
         out = [episode_record(e) for e in self._unreported]
         self._unreported = []

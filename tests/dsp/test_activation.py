@@ -208,8 +208,11 @@ def test_baseline_tracks_slow_change() -> None:
 @given(
     sizes=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=8),
     seed=st.integers(min_value=0, max_value=3),
+    baseline_s=st.sampled_from([60.0, 2.0]),
 )
-def test_block_size_invariance(sizes: list[int], seed: int) -> None:
+def test_block_size_invariance(sizes: list[int], seed: int, baseline_s: float) -> None:
+    # A 60 s history never fills here; a 2 s one does, and rest is then skipped over in
+    # batches (more than 64 updates in the whole recording).
     sfreq = 250.0
     env = _envelope(
         [(4.0, 1.0), (5.3, 0.4), (6.0, 0.2), (9.0, 2.0), (14.0, 1.0)],
@@ -227,6 +230,7 @@ def test_block_size_invariance(sizes: list[int], seed: int) -> None:
         "min_baseline_s": 1.0,
         "update_s": 0.3,
         "max_on_s": 1.5,
+        "baseline_s": baseline_s,
     }
     whole = _detect_all(ActivationDetector(sfreq, 2, **kw), env, usable)
     assert len(whole) >= 6
@@ -236,6 +240,36 @@ def test_block_size_invariance(sizes: list[int], seed: int) -> None:
         dataclasses.replace(a, mean_v=0.0) for a in whole
     ]
     assert [a.mean_v for a in blocks] == pytest.approx([a.mean_v for a in whole], rel=1e-12)
+
+
+@pytest.mark.parametrize("block", [250, 7919, None])
+def test_thresholds_are_the_exact_robust_statistics_of_the_quiet_history(
+    block: int | None,
+) -> None:
+    # At rest every usable sample on the 25 Hz grid is quiet, so after the last update the
+    # baseline and noise are numpy's median and 1.4826 x MAD of the last 60 s of them,
+    # bit for bit, however the stream was cut (in one block, rest is skipped over in
+    # batches of updates).
+    sfreq, update_s, baseline_s = 250.0, 1.0, 60.0
+    rng = np.random.default_rng(3)
+    n = round(150 * sfreq) + 77
+    env = REST_V * (1.0 + 0.1 * (rng.random((2, n)) - 0.5))  # never 30 % above rest
+    usable = np.ones((2, n), dtype=bool)
+    usable[1, round(100 * sfreq) : round(103 * sfreq)] = False
+    usable[1, rng.integers(0, n, 50)] = False
+    det = ActivationDetector(sfreq, 2, update_s=update_s, baseline_s=baseline_s)
+    assert _detect_all(det, env, usable, None if block is None else [block]) == []
+    decim = round(sfreq / 25.0)
+    last_update = (n - 1) // round(update_s * sfreq) * round(update_s * sfreq)
+    for c in range(2):
+        grid = np.arange(0, last_update, decim)
+        hist = env[c, grid[usable[c, grid]]][-round(baseline_s * 25.0) :]
+        base = float(np.median(hist))
+        noise = max(1.4826 * float(np.median(np.abs(hist - base))), 0.1 * base)
+        assert det.baseline_v[c] == base
+        assert det.noise_v[c] == noise
+        assert det.on_threshold_v[c] == base + 3.0 * noise
+        assert det.off_threshold_v[c] == base + 1.5 * noise
 
 
 def test_reset_and_empty_block() -> None:

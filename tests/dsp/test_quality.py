@@ -430,6 +430,23 @@ def test_hold_off_after_artefact() -> None:
 # --------------------------------------------------------------------------- noise floor
 
 
+def test_noise_floor_is_the_exact_percentile_of_the_previous_usable_windows() -> None:
+    # History of 3 s = 12 windows of 0.25 s; every window of clean rest is usable.
+    rng = np.random.default_rng(17)
+    x = _rest(rng, 10000)
+    x[:, 4000:6000] *= 3.0  # a louder stretch moves the floor up, then out of the history
+    thresholds = QualityThresholds(noise_history_s=3.0, noise_min_s=0.5)
+    reports = _run(SignalQuality(SFREQ, 2, thresholds=thresholds), x, block=700)
+    assert all(r.usable.all() for r in reports)
+    emg = _stack(reports, "emg_uv")
+    floor = _stack(reports, "noise_floor_uv")
+    assert np.isnan(floor[:2]).all()
+    for w in range(2, len(reports)):
+        held = emg[max(w - 12, 0) : w]
+        k = int(0.1 * (len(held) - 1))
+        np.testing.assert_array_equal(floor[w], np.sort(held, axis=0)[k])
+
+
 def test_noise_floor_tracks_quiet_windows() -> None:
     rng = np.random.default_rng(16)
     n = 60000
