@@ -506,7 +506,9 @@ class RecordingStore:
                 page_size = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
                 pages = max(1, max_size_bytes // page_size)
                 self._conn.execute(f"PRAGMA max_page_count = {pages}")
-        self._migrate(target)
+        if version < target:
+            self._migrate(target)
+        self._schema_version = target
         if self._recorder_lock.try_acquire():
             try:
                 self._recover()

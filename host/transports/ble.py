@@ -6,8 +6,8 @@ learns the ATT MTU the connection settled on, checks that the device exposes the
 spasmwatch service (``docs/protocol.md``, "GATT service (BLE transport)"), subscribes to
 the data characteristic, reads the battery level and writes the same connect commands
 as the serial transport (IDENTIFY, START), one encoded COMMAND frame per write. Every
-notification is handed, as bytes, to the base class's decoder on the event loop; the
-notification callback does nothing else.
+notification is handed, as bytes stamped with their arrival time, to the base class's
+decoder on the event loop; the notification callback does nothing else.
 
 When the link drops, a ``LinkEvent("disconnected")`` is emitted and the wearable is
 scanned for and reconnected with exponential backoff; the same decoder is kept, so the
@@ -93,8 +93,9 @@ class _Session:
         self.command_char: BleakGATTCharacteristic | None = None
         self.mtu = DEFAULT_ATT_MTU
         self.battery_pct: int | None = None
-        #: Notifications received before the session is live (None once it is).
-        self.held: list[bytes] | None = []
+        #: Notifications (bytes, arrival UTC s) received before the session is live
+        #: (None once it is).
+        self.held: list[tuple[bytes, float]] | None = []
         self.lost = asyncio.Event()
         self.reason = ""
 
@@ -240,22 +241,21 @@ class BleTransport(Transport):
                 f"{', '.join(BLE_URL_OPTIONS)}"
             )
         options = {key: values[-1] for key, values in query.items()}
-        try:
-            for key in ("scan_timeout_s", "connect_timeout_s"):
-                if key in options:
-                    kwargs[key] = float(options[key])
-            if "max_reconnect_s" in options:
-                text = options["max_reconnect_s"].strip().lower()
-                value = None if text in ("none", "inf", "") else float(text)
-                kwargs["max_reconnect_s"] = (
-                    None if value is not None and math.isinf(value) else value
-                )
-        except ValueError:
-            raise ConfigError(
-                f"Invalid number among the options of {url!r}: scan_timeout_s, "
-                "connect_timeout_s and max_reconnect_s are seconds (max_reconnect_s may be "
-                "'none')"
-            ) from None
+        for key in ("scan_timeout_s", "connect_timeout_s", "max_reconnect_s"):
+            if key not in options:
+                continue
+            text = options[key].strip().lower()
+            if key == "max_reconnect_s" and text in ("none", "inf"):
+                kwargs[key] = None  # retry forever
+                continue
+            try:
+                kwargs[key] = float(text)
+            except ValueError:
+                forever = " (or 'none' to retry forever)" if key == "max_reconnect_s" else ""
+                raise ConfigError(
+                    f"Invalid value {options[key]!r} for {key!r} in {url!r}: expected a "
+                    f"number of seconds{forever}"
+                ) from None
         target = unquote(parts.netloc) + unquote(parts.path)
         target = target.strip("/") if not parts.netloc else target
         if not target.strip():
@@ -491,8 +491,9 @@ class BleTransport(Transport):
         post, deliver = self._post, self._deliver
 
         def on_notification(_sender: BleakGATTCharacteristic, data: bytearray) -> None:
-            # May run on a backend's thread: only hand the bytes to the event loop.
-            post(deliver, session, bytes(data))
+            # May run on a backend's thread: only hand the bytes (and when they came) to
+            # the event loop.
+            post(deliver, session, bytes(data), time.time())
 
         return on_notification
 
@@ -508,11 +509,11 @@ class BleTransport(Transport):
         except RuntimeError:  # the loop is closed: nobody is listening any more
             pass
 
-    def _deliver(self, session: _Session, data: bytes) -> None:
+    def _deliver(self, session: _Session, data: bytes, arrival_utc_s: float) -> None:
         if session.held is not None:
-            session.held.append(data)  # the session is not live yet: keep the order
+            session.held.append((data, arrival_utc_s))  # not live yet: keep the order
         elif session is self._session:
-            self._receive_bytes(data)
+            self._receive_bytes(data, arrival_utc_s)
 
     def _on_link_lost(self, session: _Session) -> None:
         if not session.lost.is_set():
@@ -526,8 +527,8 @@ class BleTransport(Transport):
         self._last = session
         self._emit(LinkEvent("connected", detail, time.monotonic()))
         held, session.held = session.held or [], None
-        for data in held:
-            self._receive_bytes(data)
+        for data, arrival_utc_s in held:
+            self._receive_bytes(data, arrival_utc_s)
 
     def _stopped(self) -> bool:
         """Tell whether :meth:`close` has run (a call: mypy must not narrow it across awaits)."""

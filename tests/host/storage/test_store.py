@@ -3,6 +3,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -47,7 +48,9 @@ def _record(
     return stored
 
 
-def _expected(counts: NDArray[np.int64], stored: NDArray[np.bool_], scale: float) -> NDArray:
+def _expected(
+    counts: NDArray[np.int64], stored: NDArray[np.bool_], scale: float
+) -> NDArray[np.float64]:
     out = counts * scale
     return np.where(stored, out, np.nan)
 
@@ -340,7 +343,7 @@ def test_sessions_life_cycle(
     ],
 )
 def test_invalid_session_parameters(
-    writer: RecordingStore, start_session: Callable[..., int], override: dict, match: str
+    writer: RecordingStore, start_session: Callable[..., int], override: dict[str, Any], match: str
 ) -> None:
     with pytest.raises(ConfigError, match=match):
         start_session(writer, **override)
@@ -413,7 +416,7 @@ def test_devices(writer: RecordingStore, start_session: Callable[..., int]) -> N
         writer.register_device(name="", address="x", transport="ble")
 
 
-def _episode(start: int, end: int, *, involuntary: bool = True) -> dict:
+def _episode(start: int, end: int, *, involuntary: bool = True) -> dict[str, Any]:
     return {
         "start_s": start / 1000,
         "end_s": end / 1000,
