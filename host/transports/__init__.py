@@ -2,7 +2,8 @@
 
 Backends: serial (:class:`SerialTransport`), the simulated wearable in process
 (:class:`~host.transports.sim.SimTransport`) and capture replay
-(:class:`~host.transports.replay.ReplayTransport`), chosen by URL with
+(:class:`~host.transports.replay.ReplayTransport`) and Bluetooth LE
+(:class:`~host.transports.ble.BleTransport`), chosen by URL with
 :func:`open_transport`.
 """
 
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 #: URL schemes :func:`open_transport` understands.
-SUPPORTED_SCHEMES = ("serial", "sim", "replay")
+SUPPORTED_SCHEMES = ("serial", "sim", "replay", "ble")
 
 _SERIAL_OPTIONS = ("baudrate", "serial_number", "max_reconnect_s")
 _SIM_OPTIONS = ("speed", "seed", "clock_ppm", "loop")
@@ -100,6 +101,9 @@ def open_transport(url: str) -> Transport:
           as possible; default 1), ``seed``, ``clock_ppm``, ``loop=1``.
         - ``replay:///path/to/capture.sw1``: a capture file played back. Option ``speed``
           (default 0, as fast as possible).
+        - ``ble://C0:98:E5:49:00:01`` or ``ble://spasmwatch-1A2B``: a wearable over
+          Bluetooth LE, by address or advertised name. Options ``scan_timeout_s`` (10),
+          ``connect_timeout_s`` (20), ``max_reconnect_s`` (default: retry for ever).
 
     Returns
     -------
@@ -121,6 +125,10 @@ def open_transport(url: str) -> Transport:
         )
     netloc = unquote(parts.netloc)
     path = unquote(parts.path)
+    if scheme == "ble":
+        from host.transports.ble import BleTransport
+
+        return BleTransport.from_url(url)
     if scheme == "sim":
         from host.transports.sim import SimTransport
 
