@@ -69,20 +69,33 @@ _ACTIVE = 1
 _CLOSING = 2
 
 
-def _median_rows(rows: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Median of each row of a 2-D array without NaN, bitwise as :func:`numpy.median`.
+def _median_rows(
+    rows: NDArray[np.float64], count: NDArray[np.int64] | None = None
+) -> NDArray[np.float64]:
+    """Median of each row of a 2-D array, bitwise as :func:`numpy.median` of each row.
 
-    One partition at the upper middle element; for an even length the lower middle one is
-    the largest value left of it, and the two are averaged as ``(a + b) / 2``, the
-    arithmetic ``numpy.median`` uses. (A partition at both middle elements at once, as
-    ``numpy.median`` does, costs several times more.)
+    Without ``count`` every row is used whole: one partition at the upper middle element;
+    for an even length the lower middle one is the largest value left of it, and the two
+    are averaged as ``(a + b) / 2``, the arithmetic ``numpy.median`` uses. (A partition at
+    both middle elements at once, as ``numpy.median`` does, costs several times more.)
+    With ``count``, row ``i`` holds ``count[i]`` values followed by NaN padding and is
+    sorted instead (NaN sorts last).
     """
+    if count is not None:
+        ordered = np.sort(rows, axis=1)
+        index = np.arange(rows.shape[0])
+        half = count // 2
+        upper = ordered[index, half]
+        lower = ordered[index, np.maximum(half - 1, 0)]
+        out: NDArray[np.float64] = np.where(count % 2 == 1, upper, (lower + upper) / 2.0)
+        return out
     n = rows.shape[1]
     half = n // 2
-    part = np.partition(rows, half, axis=1)
+    part = rows.copy()
+    part.partition(half, axis=1)
     if n % 2:
         return np.asarray(part[:, half])
-    out: NDArray[np.float64] = (part[:, :half].max(axis=1) + part[:, half]) / 2.0
+    out = (np.maximum.reduce(part[:, :half], axis=1) + part[:, half]) / 2.0
     return out
 
 
@@ -201,11 +214,12 @@ class _Ring:
             self.write = 0
             self.size = self.capacity
             return
-        first = min(n, self.capacity - self.write)
+        room = self.capacity - self.write
+        first = n if n < room else room
         self.data[self.write : self.write + first] = values[:first]
         self.data[: n - first] = values[first:]
         self.write = (self.write + n) % self.capacity
-        self.size = min(self.size + n, self.capacity)
+        self.size = self.size + n if self.size + n < self.capacity else self.capacity
 
     def replace(self, values: NDArray[np.float64]) -> None:
         self.size = self.write = 0
@@ -332,12 +346,12 @@ class ActivationDetector:
     **Cost.** The state machine loops in Python only over threshold crossings: the samples
     between them are scanned with numpy. The medians are exact (bit for bit those of
     :func:`numpy.median`, from one partition each), and a history frozen since the last
-    update is not re-estimated. At rest with a full history, the stretches up to the next
-    onset are handled together: every usable sample is then quiet, so the history at each
-    update is known in advance and the baselines of up to 64 updates are estimated in one
-    batch (only as far as needed to find where the next onset falls). This gives the same
-    thresholds and activations as stretch-by-stretch processing. Processing in blocks of
-    any size gives the same activations (``mean_v`` up to floating-point rounding, as it
+    update is not re-estimated. At rest once a baseline is known, the stretches up to the
+    next onset are handled together: every usable sample is then quiet, so the history at
+    each update is known in advance and the baselines of up to 64 updates are estimated in
+    one batch (only as far as needed to find where the next onset falls). This gives the
+    same thresholds and activations as stretch-by-stretch processing. Processing in blocks
+    of any size gives the same activations (``mean_v`` up to floating-point rounding, as it
     is summed block by block).
 
     References
@@ -594,9 +608,9 @@ class ActivationDetector:
         n_times = env.size
         pos = 0
         while pos < n_times:
-            if ch.state == _IDLE and ch.pending is None and ch.history.size == self._capacity:
-                # At rest with a full history: skip ahead to the first stretch where
-                # something starts.
+            if ch.state == _IDLE and ch.pending is None and ch.history.size >= self._min_history:
+                # At rest with a baseline: skip ahead to the first stretch where something
+                # starts.
                 pos = self._skip_rest(ch, env, ok, pos, all_ok)
                 if pos >= n_times:
                     break
@@ -627,7 +641,7 @@ class ActivationDetector:
         pos: int,
         all_ok: bool,
     ) -> int:
-        """Advance an idle channel with a full history over the stretches where nothing starts.
+        """Advance an idle channel with a baseline over the stretches where nothing starts.
 
         Equivalent to stretch-by-stretch processing, batched: as long as nothing exceeds
         the onset threshold every usable (decimated) sample is quiet, so the history at
@@ -655,8 +669,8 @@ class ActivationDetector:
 
         def before(index: NDArray[np.int64]) -> NDArray[np.int64]:
             if where is None:
-                return np.asarray((index - d0 + decim - 1) // decim, dtype=np.int64)
-            return np.asarray(np.searchsorted(where, index), dtype=np.int64)
+                return (index - d0 + decim - 1) // decim
+            return where.searchsorted(index)
 
         # Stretches of constant thresholds (a first one before any update, if pos is not
         # an update point) and the largest usable sample of each.
@@ -672,28 +686,31 @@ class ActivationDetector:
         hit = 0 if lead and peaks[0] > on[0] else -1
         if hit < 0 and n_upd:
             ext = np.concatenate([ch.history.chronological(), values])
-            held = before(updates)  # quiet samples joining before each update
-            above = np.flatnonzero(peaks > ch.on_thr)
+            # The history at each update: the last `capacity` of the samples so far.
+            end_at = ch.history.size + before(updates)
+            count = np.minimum(end_at, self._capacity)
+            first_at = end_at - count
+            above = (peaks > ch.on_thr).nonzero()[0]
             guess = int(above[0]) + 1 - lead if above.size else n_upd
             for upto in sorted({min(max(guess, 1), n_upd), n_upd}):
                 if upto <= est[0].size:
                     continue
-                rows = ext[held[est[0].size : upto, None] + self._offsets]
-                est = [
-                    np.concatenate(pair) for pair in zip(est, self._estimates(rows), strict=True)
-                ]
+                sel = slice(est[0].size, upto)
+                part = self._estimates(*self._histories(ext, first_at[sel], count[sel]))
+                est = [np.concatenate(pair) for pair in zip(est, part, strict=True)]
                 on[lead : lead + upto] = est[2]
-                hits = np.flatnonzero(peaks[: lead + upto] > on[: lead + upto])
+                hits = (peaks[: lead + upto] > on[: lead + upto]).nonzero()[0]
                 if hits.size:
                     hit = int(hits[0])
                     break
         stop = int(starts[hit]) if hit >= 0 else end
         # Commit what happened before it: the quiet samples and the updates.
-        pushed = values[: int(before(np.array([stop]))[0])]
+        n_pushed = (stop - d0 + decim - 1) // decim if where is None else where.searchsorted(stop)
+        pushed = values[:n_pushed]
         if pushed.size:
             ch.history.push(pushed)
             ch.recent.push(pushed)
-        done = int(np.searchsorted(updates, stop))
+        done = int(updates.searchsorted(stop))
         if done:
             ch.baseline = float(est[0][done - 1])
             ch.noise = float(est[1][done - 1])
@@ -701,16 +718,32 @@ class ActivationDetector:
             ch.off_thr = float(est[3][done - 1])
         return stop
 
+    def _histories(
+        self, ext: NDArray[np.float64], first: NDArray[np.int64], count: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64] | None]:
+        """Rows ``ext[first[i] : first[i] + count[i]]``, padded with NaN to the longest.
+
+        Returns the rows and ``count``, or None for the count when no row is padded.
+        """
+        width = int(np.maximum.reduce(count))
+        offsets = self._offsets[:width]
+        rows: NDArray[np.float64] = ext[np.minimum(first[:, None] + offsets, ext.size - 1)]
+        if width == int(np.minimum.reduce(count)):
+            return rows, None
+        rows[offsets >= count[:, None]] = np.nan
+        return rows, count
+
     def _estimates(
-        self, windows: NDArray[np.float64]
+        self, windows: NDArray[np.float64], count: NDArray[np.int64] | None = None
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """Baseline, noise, onset and offset thresholds of each row of quiet envelope.
 
+        Row ``i`` holds ``count[i]`` values then NaN padding (all of it without ``count``).
         Row by row the same numbers as :meth:`_set_rest` (same order statistics, same
         arithmetic), for several histories at once.
         """
-        base = _median_rows(windows)
-        noise = _MAD_TO_SD * _median_rows(np.abs(windows - base[:, None]))
+        base = _median_rows(windows, count)
+        noise = _MAD_TO_SD * _median_rows(np.abs(windows - base[:, None]), count)
         noise = np.maximum(np.maximum(noise, self.min_noise_fraction * base), _TINY)
         return base, noise, base + self.on_k * noise, base + self.off_k * noise
 
@@ -779,7 +812,7 @@ class ActivationDetector:
             if ch.state == _IDLE:
                 pend = ch.pending
                 if pend is None:
-                    hits = np.flatnonzero(above[i:])
+                    hits = above[i:].nonzero()[0]
                     if hits.size == 0:
                         break
                     j = i + int(hits[0])
@@ -795,10 +828,10 @@ class ActivationDetector:
                     # An onset before the merge gap runs out (and before any unusable
                     # sample) continues the pending activation; otherwise it is emitted.
                     deadline = max(min(n, pend.end + self._merge_gap - first), i)
-                    bad = np.flatnonzero(~ok[i:deadline])
+                    bad = (~ok[i:deadline]).nonzero()[0]
                     if bad.size:
                         deadline = i + int(bad[0])
-                    hits = np.flatnonzero(above[i:deadline])
+                    hits = above[i:deadline].nonzero()[0]
                     if hits.size == 0:
                         if deadline == n and not bad.size:
                             break
@@ -814,7 +847,7 @@ class ActivationDetector:
             assert ch.current is not None
             cur = ch.current
             if ch.state == _ACTIVE:
-                stops = np.flatnonzero(~ok[i:] | below[i:])
+                stops = (~ok[i:] | below[i:]).nonzero()[0]
                 k = n if stops.size == 0 else i + int(stops[0])
                 self._accumulate(cur, env[i:k], first + k)
                 quiet[i:k] = False
@@ -831,7 +864,7 @@ class ActivationDetector:
                 ch.run_count = 0
                 i = k
             # Closing: the envelope is below the offset threshold since ch.below_start.
-            stops = np.flatnonzero(~below[i:])
+            stops = (~below[i:]).nonzero()[0]
             k = n if stops.size == 0 else i + int(stops[0])
             done = ch.below_start + self._min_off - first  # index at which the run suffices
             if done <= k:
@@ -841,7 +874,7 @@ class ActivationDetector:
                 i = done
                 continue
             quiet[i:k] = False
-            ch.run_total += float(env[i:k].sum())
+            ch.run_total += float(np.add.reduce(env[i:k]))
             ch.run_count += k - i
             if k == n:
                 break
@@ -860,8 +893,9 @@ class ActivationDetector:
     @staticmethod
     def _accumulate(cur: _Open, seg: NDArray[np.float64], end: int) -> None:
         if seg.size:
-            cur.peak = max(cur.peak, float(seg.max()))
-            cur.total += float(seg.sum())
+            top = float(np.maximum.reduce(seg))
+            cur.peak = top if top > cur.peak else cur.peak
+            cur.total += float(np.add.reduce(seg))
             cur.count += seg.size
         cur.end = end
 

@@ -63,9 +63,10 @@ _MIN_CONDITION: Final = 1e-12
 _TINY: Final = float(np.finfo(np.float64).tiny)
 #: Clip of the log-likelihood ratio of "beat" versus "no beat" (avoids overflow).
 _MAX_LOG_ODDS: Final = 50.0
-#: Beats whose segments are prepared together (bounds the memory and keeps each matrix
-#: product small enough for one thread).
-_BATCH: Final = 12
+#: Rows (beats times channels) of the segments prepared together: bounds the memory and
+#: keeps each matrix product small (one thread, and the same result for a row whatever
+#: the other rows, so that the output does not depend on the block size).
+_BATCH_ROWS: Final = 24
 
 Method = Literal["template", "highpass"]
 
@@ -164,6 +165,19 @@ class EcgSuppressor:
     sample has been detected and fitted before the sample leaves. Processing is block-size
     invariant: any partition of the input gives the same output.
 
+    *Computation.* The work is per beat on windows of a few hundred samples, so it is
+    arranged to take few array operations: what does not depend on the template (the
+    windows of all the beats of a block, their nuisance-free parts, edge lines, powers and
+    spectra) is computed together; the 2x2 fits are done on scalars, the residual sum of
+    squares from the normal equations; the weighted average is a running mean moved by
+    each beat's share of the total weight, its noise spectrum divided by the squared
+    total weight; the zero-padded DFT of the tapered window and its inverse are matrix
+    products on the window's even and odd halves (the window has a prime number of
+    samples at 1 kHz, where an FFT is slow). All of it is the computation described above,
+    reorganised: results equal the direct one up to floating-point rounding (on an hour
+    of simulated recording at 1 kHz the outputs differ by at most 6e-20 V, for signals up
+    to 8e-4 V).
+
     **High-pass.** Drake & Callaghan (2006) superimposed ECG on uncontaminated EMG and
     compared 23 removal methods; the 4th-order Butterworth high-pass at 30 Hz gave the best
     balance of ECG removal, EMG preservation and ease. Here it is applied causally
@@ -260,7 +274,7 @@ class EcgSuppressor:
         self._n_freq = self._n_fft // 2 + 1
         self._n_spec = 2 * self._n_freq
         self._dft = _CentredDft(self._n_fft, self._taper)
-        self._nuisance_rows = self._stored(self._nuisance_t[None])[0]  # (2, n_spec + n_len)
+        self._nuisance_rows = self._stored(self._nuisance_t)  # (2, n_spec + n_len)
         self._log_prior_odds = math.log(self.beat_prior / (1.0 - self.beat_prior))
         # Timing error of an R peak found in a band around f_c with amplitude SNR A is
         # about 1 / (2 pi f_c A); the detection strength is an energy ratio (A^2).
@@ -285,23 +299,33 @@ class EcgSuppressor:
         self.n_beats_learned = 0
 
     def _forget_template(self) -> None:
-        n_ch = self.n_channels
-        # Exponentially forgetting, inverse-variance weighted sums of the stored beats (the
-        # spectrum of their tapered windows, then the windows), and the weighted mean after
-        # the last beat learned.
-        self._sum = np.zeros((n_ch, self._n_spec + self._n_len))
-        self._mean: NDArray[np.float64] | None = None
-        self._weight = [0.0] * n_ch
-        self._weight_sq = [0.0] * n_ch
-        # Weighted sum of the squared real and imaginary parts of the beats' differences
-        # from the running mean (their sum over the two halves is the noise spectrum).
-        self._noise_spec = np.zeros((n_ch, self._n_spec))
+        n_ch, n_freq, n_spec = self.n_channels, self._n_freq, self._n_spec
+        # Running, inverse-variance weighted mean of the stored beats (the spectrum of their
+        # tapered windows, then the windows), forgetting 1/n_beats per beat, and the
+        # weighted mean square of the beats' spectral differences from the mean before
+        # them, divided by the squared total weight: the noise spectrum of the mean (real
+        # and imaginary parts apart; their sum is the noise power). Updated in place.
+        self._mean = np.zeros((n_ch, n_spec + self._n_len))
+        self._mean_spec = self._mean[:, :n_spec]
+        self._mean_real = self._mean[:, :n_freq]
+        self._mean_imag = self._mean[:, n_freq:n_spec]
+        self._mean_wave = self._mean[:, n_spec:]
+        self._noise_spec = np.zeros((n_ch, n_spec))
+        self._noise_real = self._noise_spec[:, :n_freq]
+        self._noise_imag = self._noise_spec[:, n_freq:]
+        self._weight = [0.0] * n_ch  # sum of the forgotten weights
+        self._weight_sq = [0.0] * n_ch  # the same with the weights forgotten twice as fast
         self._n_stored = 0  # beats learned since the template was (re)started
         self._template = None
-        # Template and derivative, (n_channels, 2, n_len), and per channel (as lists: the
-        # fit works on scalars) their nuisance coefficients, their Gram matrix without
-        # the nuisance, the RMS frequency of the template (Hz) and whether it is used.
-        self._basis: NDArray[np.float64] | None = None
+        # Rows: the template of each channel, their derivatives, the nuisance basis; and
+        # per channel (as lists: the fit works on scalars) the nuisance coefficients of
+        # the template and of its derivative, their Gram matrix without their nuisance
+        # parts, the RMS frequency of the template (Hz) and whether it is used.
+        self._basis = np.zeros((2 * n_ch + 2, self._n_len))
+        self._basis[2 * n_ch :] = self._nuisance_t
+        self._regressors = self._basis[: 2 * n_ch]
+        self._templates = self._basis[:n_ch]
+        self._derivs = self._basis[n_ch : 2 * n_ch]
         self._basis_coef: list[list[list[float]]] = []
         self._gram: list[list[list[float]]] = []
         self._freq: list[float] = [0.0] * n_ch
@@ -436,44 +460,46 @@ class EcgSuppressor:
             ready.append((r_peak, snr))
         if not ready:
             return
-        for chunk in range(0, len(ready), _BATCH):
-            self._handle_batch(ready[chunk : chunk + _BATCH])
+        per_batch = max(1, _BATCH_ROWS // self.n_channels)
+        for chunk in range(0, len(ready), per_batch):
+            self._handle_batch(ready[chunk : chunk + per_batch])
 
     def _handle_batch(self, ready: list[tuple[int, float]]) -> None:
-        n_len = self._n_len
+        n_b, n_ch, n_len = len(ready), self.n_channels, self._n_len
         starts = [r_peak + self._n_pre - self._x0 for r_peak, _ in ready]
         index = np.array(starts)[:, None] + np.arange(n_len)
-        segments = np.ascontiguousarray(self._x[:, index].transpose(1, 0, 2))  # (beat, ch, t)
-        seg_proj = segments - (segments @ self._nuisance) @ self._nuisance_t
-        proj_energy = np.einsum("bct,bct->bc", seg_proj, seg_proj).tolist()
+        # One row per beat and channel.
+        segments = np.ascontiguousarray(self._x[:, index].transpose(1, 0, 2)).reshape(-1, n_len)
+        # (einsum, not a matrix product: its rows do not depend on the number of rows)
+        seg_proj = segments - np.einsum("rt,tk->rk", segments, self._nuisance) @ self._nuisance_t
+        proj_energy = np.einsum("rt,rt->r", seg_proj, seg_proj).reshape(n_b, n_ch).tolist()
         # Offset and drift by default: the straight line through the window's two ends (the
         # tapers, where the template is about 0). The beat less that line is seg_proj plus
         # a nuisance part (the line is in the nuisance subspace); its power is the beat's
         # noise when there is no usable template.
         m = self._n_edge
-        left = segments[..., :m].sum(axis=-1) / m
-        right = segments[..., -m:].sum(axis=-1) / m
-        centred = segments - (left[..., None] + (right - left)[..., None] * self._edge_ramp)
-        edge_noise = (np.einsum("bct,bct->bc", centred, centred) / n_len).tolist()
-        edge_coef = (centred @ self._nuisance).tolist()
+        left = segments[:, :m].sum(axis=-1) / m
+        right = segments[:, -m:].sum(axis=-1) / m
+        centred = segments - (left[:, None] + (right - left)[:, None] * self._edge_ramp)
+        edge_noise = (np.einsum("rt,rt->r", centred, centred) / n_len).reshape(n_b, n_ch)
+        edge_coef = np.einsum("rt,tk->rk", centred, self._nuisance).reshape(n_b, n_ch, 2).tolist()
         learn = [snr >= self.learn_snr for _, snr in ready]
-        stored = self._stored(seg_proj) if any(learn) else segments
+        stored = self._stored(seg_proj).reshape(n_b, n_ch, -1) if any(learn) else None
+        seg_proj = seg_proj.reshape(n_b, n_ch, n_len)
         for i, (_, snr) in enumerate(ready):
             coef = edge_coef[i]
-            noise = edge_noise[i]
+            noise = edge_noise[i].tolist()
             consistent = True
             if self._n_stored >= self.min_beats and any(self._usable):
                 # Offset and drift are fitted jointly with the template: projecting them
                 # out of the segment and of the regressors gives the same amplitudes
                 # (Frisch-Waugh-Lovell); only the template part is subtracted.
-                coef, noise, consistent = self._fit(
-                    seg_proj[i], proj_energy[i], snr, starts[i], coef, noise
-                )
-            if learn[i]:
+                consistent = self._fit(seg_proj[i], proj_energy[i], snr, starts[i], coef, noise)
+            if stored is not None and learn[i]:
                 self._learn(stored[i], coef, noise, consistent)
 
     def _stored(self, waves: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Spectra of the tapered windows, then the windows: (..., n_spec + n_len)."""
+        """Spectra of the tapered windows (rows), then the windows: (rows, n_spec + n_len)."""
         return np.concatenate((self._dft.forward(waves), waves), axis=-1)
 
     def _fit(
@@ -482,9 +508,9 @@ class EcgSuppressor:
         energy: list[float],
         snr: float,
         lo: int,
-        edge_coef: list[list[float]],
-        edge_noise: list[float],
-    ) -> tuple[list[list[float]], list[float], bool]:
+        coef: list[list[float]],
+        noise: list[float],
+    ) -> bool:
         """Fit the template to one beat and subtract its posterior estimate.
 
         Parameters
@@ -497,30 +523,23 @@ class EcgSuppressor:
             The detection strength, which sets the expected timing error.
         lo : int
             Index of the segment's first sample in the kept history.
-        edge_coef, edge_noise : list
+        coef, noise : list
             Per channel, the nuisance coefficients and the noise variance of the beat
-            less its edge line, kept for the channels that are not fitted.
+            less its edge line. Replaced, on the fitted channels, by the nuisance
+            coefficients of the least-squares template part (the beat less its fitted
+            straight line is learned) and by the variance of the fit residual.
 
         Returns
         -------
-        coef : list of list of float
-            Per channel, the nuisance coefficients of the beat to learn: those of its
-            least-squares template part on the fitted channels (the beat less its fitted
-            straight line), else ``edge_coef``.
-        noise : list of float
-            Noise variance per channel: the fit residual's on the fitted channels, else
-            ``edge_noise``.
-        consistent : bool
+        bool
             Whether the beat looks like the template (probably a real beat, amplitude
             within 3 standard deviations of the expected one), i.e. may be learned from.
         """
-        basis = self._basis
-        if basis is None:  # pragma: no cover - template_ready implies a template
-            raise RuntimeError("template_ready without a template")
-        n_len = self._n_len
-        # Right-hand sides of the per-channel 2x2 normal equations for [T, T']: the
-        # segment has no nuisance part, so [T, T'] need not have theirs removed here.
-        rhs = (basis @ seg_proj[:, :, None]).tolist()
+        n_ch, n_len = self.n_channels, self._n_len
+        # Right-hand sides of the per-channel 2x2 normal equations for [T, T'] (all
+        # channel pairs; the segment has no nuisance part, so [T, T'] need not have theirs
+        # removed here).
+        rhs = (self._regressors @ seg_proj.T).tolist()
         # Expected timing error of the R peak (s) and the amplitude it leaves on average:
         # the template's correlation with itself shifted by a Gaussian error.
         timing_sd = self._timing_sd_snr / math.sqrt(max(snr, 1.0))
@@ -537,7 +556,7 @@ class EcgSuppressor:
             det = g_tt * g_dd - g_td * g_td
             if not det > _MIN_CONDITION * g_tt * g_dd:
                 continue
-            (r_t,), (r_d,) = rhs[c]
+            r_t, r_d = rhs[c][c], rhs[n_ch + c][c]
             a_ls = (g_dd * r_t - g_td * r_d) / det
             b_ls = (g_tt * r_d - g_td * r_t) / det
             # Residual sum of squares of the least-squares fit: |y|^2 - beta . X'y.
@@ -558,20 +577,20 @@ class EcgSuppressor:
             fits.append((c, a_ls, b_ls, sigma2, var_a, var_b, prior_mean, total_var))
         log_odds = self._log_prior_odds + log_ratio
         p_beat = 1.0 / (1.0 + math.exp(-min(max(log_odds, -_MAX_LOG_ODDS), _MAX_LOG_ODDS)))
-        # Posterior means: the amplitude shrunk towards its prior, the shift term towards 0.
-        shrunk = [[0.0, 0.0] for _ in self._usable]
-        coef = list(edge_coef)
-        noise = list(edge_noise)
+        # Posterior means: the amplitude shrunk towards its prior, the shift term towards 0;
+        # the waveform subtracted from channel c is row c of shrunk @ [T; T'].
+        shrunk = [[0.0] * (2 * n_ch) for _ in range(n_ch)]
         for c, a_ls, b_ls, sigma2, var_a, var_b, prior_mean, total_var in fits:
             a_hat = p_beat * (a_ls * prior_var + prior_mean * var_a) / total_var
             shift_var = (timing_sd * self.sfreq * a_hat) ** 2
-            shrunk[c] = [a_hat, p_beat * b_ls * shift_var / (shift_var + var_b)]
+            shrunk[c][c] = a_hat
+            shrunk[c][n_ch + c] = p_beat * b_ls * shift_var / (shift_var + var_b)
             (t_0, t_1), (d_0, d_1) = self._basis_coef[c]
             coef[c] = [a_ls * t_0 + b_ls * d_0, a_ls * t_1 + b_ls * d_1]
             noise[c] = sigma2
-        self._y[:, lo : lo + n_len] -= (np.array(shrunk)[:, None, :] @ basis)[:, 0, :]
+        self._y[:, lo : lo + n_len] -= np.array(shrunk) @ self._regressors
         self.n_beats_subtracted += 1
-        return coef, noise, p_beat >= 0.5 and plausible
+        return p_beat >= 0.5 and plausible
 
     def _learn(
         self,
@@ -595,49 +614,44 @@ class EcgSuppressor:
                 self._forget_template()
             return
         self._rejected_streak = 0
-        n_ch, n_freq, n_spec = self.n_channels, self._n_freq, self._n_spec
+        n_freq = self._n_freq
         # Inverse-variance weights (Hoke et al. 1984), forgotten by 1/n_beats per beat.
         floor = _MIN_NOISE_FRACTION * max(noise) + _TINY
         weight = [1.0 / max(value, floor) for value in noise]
         keep = 1.0 - 1.0 / self.n_beats
-        keep_sq = keep**2
-        weight_col = np.array(weight)[:, None]
+        total = [keep * w + v for w, v in zip(self._weight, weight, strict=True)]
+        self._weight_sq = [keep**2 * w + v for w, v in zip(self._weight_sq, weight, strict=True)]
+        self._weight = total
         beat = np.array(coef) @ self._nuisance_rows
         beat += stored
-        if self._mean is not None:
-            # Noise spectrum of this beat: its difference from the running mean so far.
-            residual = beat[:, :n_spec] - self._mean[:, :n_spec]
-            residual *= weight_col
-            residual *= residual
-            self._noise_spec *= keep_sq
-            self._noise_spec += residual
-        beat *= weight_col
-        self._sum *= keep
-        self._sum += beat
-        self._weight = [keep * w + v for w, v in zip(self._weight, weight, strict=True)]
-        self._weight_sq = [keep_sq * w + v for w, v in zip(self._weight_sq, weight, strict=True)]
+        if self._n_stored == 0:
+            self._mean[...] = beat
+        else:
+            # The new mean is the old one moved by the beat's share of the total weight
+            # towards the beat; the noise spectrum of this beat is its difference from
+            # the mean so far.
+            shares = [v / w for w, v in zip(total, weight, strict=True)]
+            factors = np.array([[f, (1.0 - f) ** 2] for f in shares])
+            beat -= self._mean
+            beat *= factors[:, :1]
+            step = beat[:, : self._n_spec]
+            self._noise_spec *= factors[:, 1:]
+            self._noise_spec += step * step
+            self._mean += beat
         self._n_stored += 1
         self.n_beats_learned += 1
-        mean = self._sum / np.array(self._weight)[:, None]
-        self._mean = mean
-        wave = mean[:, n_spec:]
-        basis = np.empty((n_ch, 2, self._n_len))
-        template = basis[:, 0]
         if self._n_stored > 1:
             # A posteriori Wiener filter of the average (Walter 1969): each frequency is
             # kept in proportion to its share of signal in the template's power.
-            spectrum = mean[:, :n_spec]
-            square = spectrum * spectrum
+            square = self._mean_spec * self._mean_spec
             power = square[:, :n_freq] + square[:, n_freq:]
-            total = self._noise_spec[:, :n_freq] + self._noise_spec[:, n_freq:]
-            total /= np.array([w * w for w in self._weight])[:, None]
-            total += power
-            np.maximum(total, _TINY, out=total)
-            power /= total  # the gain
-            filtered = spectrum.reshape(n_ch, 2, n_freq) * power[:, None, :]
-            self._dft.inverse(filtered[:, 0], filtered[:, 1], out=template)
+            noise_power = self._noise_real + self._noise_imag
+            noise_power += power
+            np.maximum(noise_power, _TINY, out=noise_power)
+            power /= noise_power  # the gain
+            self._dft.inverse(self._mean_real * power, self._mean_imag * power, out=self._templates)
         else:
-            np.multiply(wave, self._taper, out=template)
+            np.multiply(self._mean_wave, self._taper, out=self._templates)
         # A channel's template is used if its energy clearly exceeds that of its noise
         # (per-sample variance of the weighted mean: sum(k^2i w_i) / sum(k^i w_i)^2).
         n_len = self._n_len
@@ -645,33 +659,45 @@ class EcgSuppressor:
         self._usable = [
             ready and energy > _MIN_TEMPLATE_SNR * (n_len * w_sq / (w * w))
             for energy, w, w_sq in zip(
-                np.einsum("ct,ct->c", wave, wave).tolist(),
+                np.einsum("ct,ct->c", self._mean_wave, self._mean_wave).tolist(),
                 self._weight,
                 self._weight_sq,
                 strict=True,
             )
         ]
-        self._set_template(basis)
+        self._set_template()
 
-    def _set_template(self, basis: NDArray[np.float64]) -> None:
-        """Install a new template (in ``basis[:, 0]``) and what the fit needs of it."""
-        template = basis[:, 0]
+    def _set_template(self) -> None:
+        """Complete the templates just written to their rows of the basis for the fit."""
+        n_ch = self.n_channels
+        template, deriv = self._templates, self._derivs
         # np.gradient: central differences, one-sided at the ends.
-        deriv = basis[:, 1]
         np.subtract(template[:, 2:], template[:, :-2], out=deriv[:, 1:-1])
         deriv[:, 1:-1] *= 0.5
         np.subtract(template[:, 1], template[:, 0], out=deriv[:, 0])
         np.subtract(template[:, -1], template[:, -2], out=deriv[:, -1])
-        coef = basis @ self._nuisance  # (n_channels, 2, 2)
-        # Gram matrix of [T, T'] less their nuisance parts: B B' - C C' (orthonormal basis).
-        gram = basis @ basis.transpose(0, 2, 1)
-        self._basis = basis
-        self._basis_coef = coef.tolist()
-        self._gram = (gram - coef @ coef.transpose(0, 2, 1)).tolist()
-        self._template = basis[:, 0]
-        # RMS frequency of each channel's template, Hz.
+        self._template = template
+        # Products of every row of the basis with [T; T'] (all channel pairs): the Gram
+        # matrix of [T, T'] less their nuisance parts is B B' - C C' (the nuisance basis
+        # is orthonormal), C holding their nuisance coefficients.
+        prods = (self._basis @ self._regressors.T).tolist()
         scale = self.sfreq / (2.0 * math.pi)
-        self._freq = [math.sqrt(g[1][1] / max(g[0][0], _TINY)) * scale for g in gram.tolist()]
+        self._basis_coef = []
+        self._gram = []
+        self._freq = []
+        for c in range(n_ch):
+            d = n_ch + c
+            tt, td, dd = prods[c][c], prods[c][d], prods[d][d]
+            (t_0, d_0), (t_1, d_1) = (
+                (prods[2 * n_ch][c], prods[2 * n_ch][d]),
+                (prods[2 * n_ch + 1][c], prods[2 * n_ch + 1][d]),
+            )
+            self._basis_coef.append([[t_0, t_1], [d_0, d_1]])
+            g_td = td - (t_0 * d_0 + t_1 * d_1)
+            self._gram.append(
+                [[tt - (t_0 * t_0 + t_1 * t_1), g_td], [g_td, dd - (d_0 * d_0 + d_1 * d_1)]]
+            )
+            self._freq.append(math.sqrt(dd / max(tt, _TINY)) * scale)
 
 
 class _CentredDft:

@@ -679,11 +679,15 @@ class SignalQuality:
         slow = resid + slope[..., None] * self._t + beta[..., :1]
         csum = np.cumsum(slow, axis=-1)
         m = self._smooth
-        smooth = csum[..., m - 1 :].copy()
-        smooth[..., 1:] -= csum[..., :-m]
-        smooth /= m
-        excursion = smooth.max(axis=-1) - smooth.min(axis=-1)
-        first, last = smooth[..., 0], smooth[..., -1]
+        # Sums of m consecutive samples (the first one, then those starting at 1 .. n - m),
+        # divided by m only where needed: the division is monotonic, so it commutes with
+        # the maximum and minimum.
+        head = csum[..., m - 1]
+        sums = csum[..., m:] - csum[..., :-m]
+        top = np.maximum(sums.max(axis=-1), head)
+        bottom = np.minimum(sums.min(axis=-1), head)
+        excursion = top / m - bottom / m
+        first, last = head / m, sums[..., -1] / m
         before = np.concatenate(
             [(first[0] if self._last_level is None else self._last_level)[None], last[:-1]]
         )
@@ -731,9 +735,15 @@ class SignalQuality:
         top_run = np.where(constant, 0, run_top)
         rail_to_rail = rail_to_rail | (~constant & (run_bottom >= self._clip_run))
         clip_run = np.maximum(rail_run, top_run)
-        std = win.std(axis=-1)
+        # Flat line by the SD: SD >= range / sqrt(2 n), so a window whose range is well
+        # above the limit cannot be flat and its SD is not computed.
+        flat_rms = th.flat_rms_uv * _UV
+        quiet = (xmax - xmin) < 1.01 * flat_rms * math.sqrt(2.0 * n)
+        low_sd = np.zeros(win.shape[:2], dtype=bool)
+        if quiet.any():
+            low_sd[quiet] = win[quiet].std(axis=-1) < flat_rms
         at_rail = clip_fraction >= 0.5
-        flat_line = ((std < th.flat_rms_uv * _UV) | (identical >= self._flat_run)) & ~at_rail
+        flat_line = (low_sd | (identical >= self._flat_run)) & ~at_rail
         hum_ratio = p_hum / denom
         low_ratio = p_low / denom
         hum_uv = np.sqrt(p_hum) / _UV
@@ -816,6 +826,7 @@ class SignalQuality:
             e_ring, e_sorted = self._exc_ring[c], self._exc_sorted[c]
             n_pos, b_pos = self._noise_pos[c], self._bg_pos[c]
             pinned, since = self._pinned[c], self._since_bad[c]
+            n_count, b_count = len(n_ring), len(l_ring)
             noise_l = [math.nan] * n_win
             usable_l = [False] * n_win
             off_l = [False] * n_win
@@ -825,16 +836,19 @@ class SignalQuality:
                 # Running statistics of the windows before this one: the noise floor
                 # (usable windows) and the background the motion rules must stand out
                 # from (ECG, ordinary movement; every window with contact, no clipping).
-                count = len(n_sorted)
-                if count >= self._noise_min:
-                    noise_l[w] = n_sorted[int(noise_pct * (count - 1))]
+                if n_count >= self._noise_min:
+                    noise_l[w] = n_sorted[int(noise_pct * (n_count - 1))]
                 low_level = th.motion_uv
                 step_level = th.step_uv
-                count = len(l_sorted)
-                if count >= self._bg_min:
-                    k = int(bg_pct * (count - 1))
-                    low_level = min(max(th.motion_uv, th.motion_adapt * l_sorted[k]), low_cap)
-                    step_level = min(max(th.step_uv, th.motion_adapt * e_sorted[k]), step_cap)
+                if b_count >= self._bg_min:
+                    k = int(bg_pct * (b_count - 1))
+                    # min(max(floor, adapt * level), cap), written out (hot loop)
+                    level = th.motion_adapt * l_sorted[k]
+                    low_level = level if level > low_level else low_level
+                    low_level = low_cap if low_cap < low_level else low_level
+                    level = th.motion_adapt * e_sorted[k]
+                    step_level = level if level > step_level else step_level
+                    step_level = step_cap if step_cap < step_level else step_level
                 low_burst = low[w] >= low_level and low_dom[w]
                 step = exc[w] >= step_level and step_dom[w]
                 motion = low_burst or step
@@ -848,7 +862,8 @@ class SignalQuality:
                 # Rings of at most `cap` values, each with a sorted copy (inline: this
                 # loop runs for every window).
                 if usable:
-                    if len(n_ring) < cap:
+                    if n_count < cap:
+                        n_count += 1
                         n_ring.append(emg[w])
                     else:
                         del n_sorted[bisect_left(n_sorted, n_ring[n_pos])]
@@ -856,7 +871,8 @@ class SignalQuality:
                         n_pos = n_pos + 1 if n_pos + 1 < cap else 0
                     insort(n_sorted, emg[w])
                 if contact:
-                    if len(l_ring) < cap:
+                    if b_count < cap:
+                        b_count += 1
                         l_ring.append(low[w])
                         e_ring.append(exc[w])
                     else:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import math
-import statistics
 from collections import deque
 from typing import Final, NamedTuple
 
@@ -132,7 +131,10 @@ class RPeakDetector:
     Per sample: a 4-pole Butterworth band-pass (5-15 Hz) of the reference channel, its
     square, a moving-window integrator of ``integration_s`` (the feature), and a running
     maximum to find candidate peaks -- all vectorised. Per candidate (a few per second):
-    the background median and the threshold decision.
+    the background median, computed for all the candidates of a block at once, and the
+    threshold decision, in time order (a candidate whose peak is not above
+    ``background_ratio`` times its background fails whatever the thresholds and is
+    dropped before).
 
     A candidate ``k`` (a feature sample larger than every sample ``lookahead_s`` before it
     and at least as large as every sample ``lookahead_s`` after it) is a beat if it is more
@@ -341,47 +343,43 @@ class RPeakDetector:
         beats: list[int] = []
         snrs: list[float] = []
         for chunk in range(0, offsets.size, _CHUNK):
-            ks = k_start + offsets[chunk : chunk + _CHUNK]
-            peaks = centre[ks - k_start]
-            ks, peaks, backgrounds = self._backgrounds(ks, peaks)
-            for k, peak, background in zip(
-                ks.tolist(), peaks.tolist(), backgrounds.tolist(), strict=True
-            ):
+            ks = (k_start + offsets[chunk : chunk + _CHUNK]).tolist()
+            peaks = centre[offsets[chunk : chunk + _CHUNK]].tolist()
+            for k, peak, background in zip(ks, peaks, self._backgrounds(ks), strict=True):
+                # A peak not above background_ratio times the background fails whatever
+                # the thresholds: checked first, without the sequential state.
+                if not peak > self.background_ratio * background:
+                    continue
                 decided = self._decide_candidate(k, peak, background)
                 if decided is not None:
                     beats.append(decided[0])
                     snrs.append(decided[1])
         return beats, snrs
 
-    def _backgrounds(
-        self, ks: NDArray[np.int64], peaks: NDArray[np.float64]
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
-        """Background level of the candidates ``ks`` that can pass, all at once.
+    def _backgrounds(self, ks: list[int]) -> list[float]:
+        """Background level of each candidate in ``ks``.
 
-        The background is the median of the feature from ``background_s`` before the
-        candidate to the look-ahead after it. A candidate whose peak does not exceed
-        ``background_ratio`` times it is rejected whatever the thresholds, so it is
-        dropped here. Returns the candidates kept, their peaks and their backgrounds.
+        The median of the feature from ``background_s`` before the candidate to the
+        look-ahead after it; several candidates are done at once (one partition of their
+        stacked windows).
         """
         h0 = self._h0
-        n_win = self._n_bg + self._n_look + 1
-        starts = ks - self._n_bg
-        if starts.size == 0 or int(starts[0]) < 0:
-            # Windows cut by the start of the stream (never after the learning period).
-            backgrounds = np.empty(ks.size)
-            for i, k in enumerate(ks.tolist()):
-                lo = max(k - self._n_bg, 0) - h0
-                backgrounds[i] = _median(self._feature[lo : k + self._n_look + 1 - h0])
+        n_bg, n_look = self._n_bg, self._n_look
+        if len(ks) <= 2 or ks[0] < n_bg:
+            # One by one: a few candidates, or windows cut by the start of the stream
+            # (never after the learning period).
+            return [_median(self._feature[max(k - n_bg, 0) - h0 : k + n_look + 1 - h0]) for k in ks]
+        n_win = n_bg + n_look + 1
+        # A copy (fancy indexing), partitioned in place.
+        windows = sliding_window_view(self._feature, n_win)[np.array(ks) - (n_bg + h0)]
+        half = n_win // 2
+        if n_win % 2:
+            windows.partition(half, axis=-1)
+            backgrounds = windows[:, half]
         else:
-            windows = sliding_window_view(self._feature, n_win)[starts - h0]
-            half = n_win // 2
-            if n_win % 2:
-                backgrounds = np.partition(windows, half, axis=-1)[:, half]
-            else:
-                part = np.partition(windows, (half - 1, half), axis=-1)
-                backgrounds = 0.5 * (part[:, half - 1] + part[:, half])
-        keep = peaks > self.background_ratio * backgrounds
-        return ks[keep], peaks[keep], backgrounds[keep]
+            windows.partition((half - 1, half), axis=-1)
+            backgrounds = 0.5 * (windows[:, half - 1] + windows[:, half])
+        return list(backgrounds.tolist())
 
     def _decide_candidate(self, k: int, peak: float, background: float) -> tuple[int, float] | None:
         if self._last_k is not None and k - self._last_k <= self._n_refr:
@@ -404,14 +402,14 @@ class RPeakDetector:
         r_peak = self._place(k, snr) - self.group_delay_samples
         if self._last_k is not None:
             self._rr.append(k - self._last_k)
-            self._rr_median = float(statistics.median(self._rr))
+            self._rr_median = _small_median(self._rr)
         self._last_k = k
         if snr >= self.template_snr:
             # Only beats that stand clear of the EMG set the signal level: peaks inside
             # a burst (QRS plus EMG) would raise it, and the beats after the burst would
             # then be missed.
             self._peaks.append(peak)
-            self._level = float(statistics.median(self._peaks))
+            self._level = _small_median(self._peaks)
         return r_peak, snr
 
     def _place(self, k: int, snr: float) -> int:
@@ -512,6 +510,15 @@ def _check_reference(reference: int, n_channels: int) -> int:
             f"n_channels={n_channels}, got {reference!r} instead"
         )
     return int(reference)
+
+
+def _small_median(values: deque[float] | deque[int]) -> float:
+    """Median of a few numbers, as ``statistics.median`` computes it."""
+    ordered = sorted(values)
+    half = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[half])
+    return float((ordered[half - 1] + ordered[half]) / 2)
 
 
 def _median(values: NDArray[np.float64]) -> float:

@@ -77,7 +77,8 @@ class History:
             self._end += n - self.capacity
             n = self.capacity
         first = self._end % self.capacity
-        head = min(n, self.capacity - first)
+        head = self.capacity - first
+        head = n if n < head else head
         self._data[:, first : first + head] = columns[:, :head]
         if head < n:
             self._data[:, : n - head] = columns[:, head:]
@@ -86,7 +87,9 @@ class History:
     def get(self, start: int, stop: int) -> NDArray[Any]:
         """Return columns ``start .. stop - 1`` (a copy), ``fill`` where not held."""
         start, stop = int(start), int(stop)
-        lo, hi = max(start, self.start), min(stop, self._end)
+        held = self._end - self.capacity if self._end > self.capacity else 0
+        lo = start if start > held else held
+        hi = stop if stop < self._end else self._end
         if hi <= lo:
             return np.full((self.n_rows, max(stop - start, 0)), self.fill, dtype=self._data.dtype)
         out = np.empty((self.n_rows, stop - start), dtype=self._data.dtype)
@@ -96,7 +99,8 @@ class History:
             out[:, hi - start :] = self.fill
         # At most two slices of the ring: up to its physical end, then from its start.
         first = lo % self.capacity
-        head = min(hi - lo, self.capacity - first)
+        head = self.capacity - first
+        head = hi - lo if hi - lo < head else head
         out[:, lo - start : lo - start + head] = self._data[:, first : first + head]
         if head < hi - lo:
             out[:, lo - start + head : hi - start] = self._data[:, : hi - lo - head]

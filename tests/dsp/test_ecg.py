@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy import signal
 
-from dsp.ecg import ECG_METHODS, EcgSuppressor
+from dsp.ecg import ECG_METHODS, EcgSuppressor, _CentredDft
 from dsp.filters import design_bandpass, design_mains_notch
 from host.simulator import BodySimulator, loads_scenario
 
@@ -393,6 +393,37 @@ def test_block_size_invariance_subtracts() -> None:
     sup = EcgSuppressor(250.0, 2)
     sup.process(x, x + 1e-5)
     assert sup.n_beats_subtracted >= 5
+
+
+def test_block_size_invariance_on_a_long_recording(sim: Simulated) -> None:
+    """Two minutes with beats subtracted and learned, in blocks of 10 s and of odd sizes."""
+    whole = EcgSuppressor(sim.sfreq, 2).process(sim.x, sim.wide)
+    sup = EcgSuppressor(sim.sfreq, 2)
+    blocks = in_blocks(sup, sim.x, [10_000, 1, 777, 5_003, 20, 10_000, 123_457], sim.wide)
+    assert sup.n_beats_learned > 50
+    np.testing.assert_allclose(blocks, whole, rtol=0.0, atol=1e-12 * np.abs(whole).max())
+
+
+@pytest.mark.parametrize("n_len", [3, 4, 46, 181])
+def test_centred_dft_is_the_tapered_zero_padded_fft(n_len: int) -> None:
+    """The suppressor's matrix DFT matches numpy's FFT, turned to the window's centre."""
+    rng = np.random.default_rng(n_len)
+    taper = signal.windows.tukey(n_len, alpha=0.25)
+    n_fft = 2 * n_len
+    dft = _CentredDft(n_fft, taper)
+    x = rng.standard_normal((3, n_len))
+    spectrum = np.fft.rfft(x * taper, n=n_fft)
+    k = np.arange(n_fft // 2 + 1)
+    turned = spectrum * np.exp(2j * np.pi * k * (n_len - 1) / 2.0 / n_fft)
+    expected = np.concatenate((turned.real, turned.imag), axis=-1)
+    ours = dft.forward(x)
+    np.testing.assert_allclose(ours, expected, rtol=0.0, atol=1e-12 * np.abs(expected).max())
+    # Back, through a real gain per frequency (as the Wiener filter applies).
+    gain = rng.uniform(0.0, 1.0, k.size)
+    out = np.empty((3, n_len))
+    dft.inverse(ours[:, : k.size] * gain, ours[:, k.size :] * gain, out=out)
+    back = np.fft.irfft(spectrum * gain, n=n_fft)[:, :n_len] * taper
+    np.testing.assert_allclose(out, back, rtol=0.0, atol=1e-12 * np.abs(back).max())
 
 
 # ---------------------------------------------------------------------------- checks

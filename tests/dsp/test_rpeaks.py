@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy import signal
 
-from dsp.rpeaks import MIN_SFREQ, RPeakDetector, RPeaks
+from dsp.rpeaks import MIN_SFREQ, RPeakDetector, RPeaks, _small_median
 from host.simulator import BodySimulator, loads_scenario
 
 DATA = Path(__file__).parents[1] / "data" / "03_emggo_onset_and_ecg" / "ECG_Contaminated.npz"
@@ -263,3 +265,21 @@ def test_bad_blocks(block: NDArray[np.float64], error: type[Exception]) -> None:
 def test_min_sfreq_accepted() -> None:
     det = RPeakDetector(MIN_SFREQ, 1)
     assert det.latency_samples > 0
+
+
+def test_background_medians_together_equal_one_by_one() -> None:
+    rng = np.random.default_rng(7)
+    det = RPeakDetector(250.0, 1)
+    det.process(rng.standard_normal((1, 5000)) ** 3)
+    n_bg, n_look, h0 = det._n_bg, det._n_look, det._h0
+    # Every candidate whose window is still in the history (the last look-ahead's worth).
+    ks = list(range(h0 + n_bg, det.n_times_seen - n_look))
+    assert len(ks) > 2
+    together = det._backgrounds(ks)
+    one_by_one = [float(np.median(det._feature[k - n_bg - h0 : k + n_look + 1 - h0])) for k in ks]
+    assert together == one_by_one
+
+
+@pytest.mark.parametrize("values", [[3], [5, 1], [4.5, 1.0, 2.25, 8.0], [7, 2, 9, 4, 4, 1, 8]])
+def test_small_median_is_statistics_median(values: list[float]) -> None:
+    assert _small_median(deque(values)) == statistics.median(values)
