@@ -54,6 +54,7 @@ __all__ = [
     "LinkEventKind",
     "Transport",
     "TransportItem",
+    "frame_name",
 ]
 
 logger = logging.getLogger(__name__)
@@ -415,3 +416,11 @@ class Transport(abc.ABC):
                 self.url,
             )
         self._link.items_dropped += 1
+
+
+def frame_name(frame: Frame) -> str:
+    """Name a frame for messages: ``"START command"``, ``"SAMPLES frame"``."""
+    command = getattr(frame, "command", None)
+    if isinstance(command, Command):
+        return f"{command.name} command"
+    return f"{frame.frame_type.name} frame"

@@ -64,7 +64,7 @@ from host.protocol.gatt import (
     SERVICE_UUID,
     is_ble_address,
 )
-from host.transports.base import DEFAULT_QUEUE_SIZE, LinkEvent, Transport
+from host.transports.base import DEFAULT_QUEUE_SIZE, LinkEvent, Transport, frame_name
 from host.transports.ble_scan import find_ble_device
 
 __all__ = ["BLE_URL_OPTIONS", "BleTransport"]
@@ -361,7 +361,7 @@ class BleTransport(Transport):
         TransportError
             If the transport is not open, or the wearable refused the write.
         """
-        what = _frame_name(frame)
+        what = frame_name(frame)
         if not self._opened or self._closed:
             raise TransportError(f"{self.url}: cannot send {what}: not open")
         session = self._session
@@ -727,10 +727,3 @@ def _translate(err: Exception, what: str) -> TransportError:
     if isinstance(err, BleakGATTProtocolError):
         return TransportError(f"{what} failed: the device refused ({err.code.name})")
     return TransportError(f"{what} failed: {type(err).__name__}: {err}")
-
-
-def _frame_name(frame: Frame) -> str:
-    command = getattr(frame, "command", None)
-    if isinstance(command, Command):
-        return f"{command.name} command"
-    return f"{frame.frame_type.name} frame"

@@ -32,7 +32,13 @@ from host.errors import (
     TransportError,
 )
 from host.protocol import Command, Frame, encode_frame
-from host.transports.base import DEFAULT_QUEUE_SIZE, LinkEvent, LinkEventKind, Transport
+from host.transports.base import (
+    DEFAULT_QUEUE_SIZE,
+    LinkEvent,
+    LinkEventKind,
+    Transport,
+    frame_name,
+)
 from host.transports.discovery import (
     describe_available_ports,
     find_serial_port,
@@ -240,9 +246,9 @@ class SerialTransport(Transport):
             If the transport is not open.
         """
         if not self._opened or self._closed:
-            raise TransportError(f"{self.url}: cannot send {_frame_name(frame)}: not open")
+            raise TransportError(f"{self.url}: cannot send {frame_name(frame)}: not open")
         data = encode_frame(frame)
-        await asyncio.to_thread(self._write, data, _frame_name(frame))
+        await asyncio.to_thread(self._write, data, frame_name(frame))
         self._link.bytes_sent += len(data)
 
     # -- worker side (reader thread and executor threads) --------------------------------
@@ -431,13 +437,6 @@ class SerialTransport(Transport):
 def _check_positive(name: str, value: float) -> None:
     if not value > 0:
         raise ConfigError(f"{name} must be positive, got {value}")
-
-
-def _frame_name(frame: Frame) -> str:
-    command = getattr(frame, "command", None)
-    if isinstance(command, Command):
-        return f"{command.name} command"
-    return f"{frame.frame_type.name} frame"
 
 
 def _close_quietly(ser: Any) -> None:
