@@ -15,7 +15,17 @@ from host.errors import SpasmwatchError
 
 __all__ = ["main"]
 
-_SUBCOMMANDS = ("devices", "stream", "run", "sessions", "simulate", "demo", "analyze", "evaluate")
+_SUBCOMMANDS = (
+    "devices",
+    "stream",
+    "run",
+    "calibrate",
+    "sessions",
+    "simulate",
+    "demo",
+    "analyze",
+    "evaluate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

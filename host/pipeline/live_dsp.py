@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dsp.calibration import Calibration
 from dsp.detector import Episode
 from dsp.filters import DEFAULT_H_FREQ, MAX_EDGE_FRACTION
 from dsp.mains import MainsDetector
@@ -176,9 +177,15 @@ class LiveDsp:
         above 0).
     detect : bool
         Run the spasm detector (False: only the status front end).
+    calibration : Calibration | None
+        The wearer's calibration (``spasmwatch calibrate``): episode amplitudes in %MVC
+        (or %RVC) instead of µV. One made for another number of channels is not used (a
+        warning is logged).
 
     Attributes
     ----------
+    calibration : Calibration | None
+        The calibration in use (None: amplitudes in µV).
     sides : tuple of str | None
         Side of each EMG channel; None when the detector does not run.
     analyzer : EpisodeAnalyzer | None
@@ -190,9 +197,24 @@ class LiveDsp:
         Analyses started (1 + the restarts after long gaps and stream restarts).
     """
 
-    def __init__(self, info: DeviceInfoFrame, *, detect: bool = True) -> None:
+    def __init__(
+        self,
+        info: DeviceInfoFrame,
+        *,
+        detect: bool = True,
+        calibration: Calibration | None = None,
+    ) -> None:
         self.info = info
         sfreq, n = info.emg_sfreq, info.n_channels
+        if calibration is not None and calibration.n_channels != n:
+            logger.warning(
+                "the calibration is for %d EMG channels and the device has %d: not used "
+                "(amplitudes in uV); calibrate again with this device",
+                calibration.n_channels,
+                n,
+            )
+            calibration = None
+        self.calibration = calibration
         self.sfreq = sfreq
         self.chain = EmgPreprocessor(
             sfreq, n, h_freq=min(DEFAULT_H_FREQ, MAX_EDGE_FRACTION * sfreq / 2)
@@ -327,6 +349,7 @@ class LiveDsp:
                 info.n_channels,
                 sides=self.sides,
                 accel_sfreq=self.accel_sfreq,
+                calibration=self.calibration,
                 clip_level_v=info.volts_per_count * (1 << (info.adc_bits - 1)),
                 ch_names=info.channel_names,
             )
