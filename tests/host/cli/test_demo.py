@@ -1,9 +1,10 @@
-"""``spasmwatch demo``: the simulated wearable through the pty, the stream and the detector."""
+"""``spasmwatch demo``: the simulated wearable through the pty, the pipeline and the store."""
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from host.cli import main
 from host.cli.demo import compare_with_script, format_comparison
 from host.evaluation.scoring import scored_truth
 from host.simulator.scenario import TruthEvent, builtin_scenario
+from host.storage import RecordingStore, store_path
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX only")
 
@@ -41,8 +43,8 @@ def overlapping(episodes: list[dict[str, Any]], event: TruthEvent) -> list[dict[
     ]
 
 
-def test_once_through_the_pty_finds_the_scripted_spasms_across_cable_pulls(
-    capsys: pytest.CaptureFixture[str],
+def test_once_through_the_pty_records_the_scenario_and_finds_its_spasms(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     status = main(
         [
@@ -59,20 +61,30 @@ def test_once_through_the_pty_finds_the_scripted_spasms_across_cable_pulls(
             str(UNPLUG_EVERY_S),
             "--unplug-for",
             "1",
+            "--data-dir",
+            str(tmp_path),
+            "--wearer",
+            "alice",
         ]
     )
     out, err = capsys.readouterr()
     assert status == 0, err
     lines = records(out)  # every line is strict JSON
     kinds = [r["type"] for r in lines]
-    assert kinds[-2:] == ["summary", "demo_summary"]
-    summary, result = lines[-2], lines[-1]
+    assert kinds[-3:] == ["summary", "demo_summary", "stored"]
+    summary, result, stored = lines[-3:]
     episodes = [r for r in lines if r["type"] == "episode"]
     assert summary["episodes"] == len(episodes)
-    assert summary["reconnects"] >= 2  # cable pulls at 50 and 100 s, maybe 150 s
-    assert summary["gaps"] >= summary["reconnects"]
-    ticks = [r for r in lines if r["type"] == "tick"]
-    assert all(isinstance(t["detector"], dict) for t in ticks if t["envelope_uv"])
+    assert summary["disconnects"] >= 2  # cable pulls at 50 and 100 s, maybe 150 s
+    assert summary["gaps"] >= 2
+    assert summary["items_dropped"] == 0
+    (announced,) = (r for r in lines if r["type"] == "device_info")
+    assert announced["session_id"] == summary["session_id"]
+    statuses = [r for r in lines if r["type"] == "status"]
+    assert len(statuses) >= 5
+    assert all(isinstance(t["detector"], dict) for t in statuses if t["envelope_uv"])
+    assert any(t["rms"] and t["frames_per_s"] > 0 for t in statuses)
+    assert [t["samples"] for t in statuses] == sorted(t["samples"] for t in statuses)
 
     truth = scored_truth(QUICK.truth())
     assert len(truth) == 4
@@ -91,6 +103,57 @@ def test_once_through_the_pty_finds_the_scripted_spasms_across_cable_pulls(
     assert len(result["scripted"]) == 4
     assert result["side_ok"] >= 3
     assert result["found"] >= result["side_ok"]
+
+    # Everything went into alice's store: the whole scenario, less the gaps.
+    path = store_path("alice", tmp_path)
+    assert stored["store"] == str(path)
+    assert stored["kept"] is True
+    with RecordingStore.open(path, readonly=True) as store:
+        (session,) = store.list_sessions()
+        assert session.id == summary["session_id"] == stored["session_id"]
+        assert session.status == "stopped"
+        gaps = store.gaps(session.id)
+        missing = sum(g.n_samples for g in gaps)
+        assert len(gaps) == summary["gaps"] == stored["gaps"]
+        assert session.n_emg_samples == summary["samples"] == stored["samples"]
+        assert missing == summary["missing_samples"] == stored["missing_samples"] > 0
+        assert session.n_emg_samples + missing == round(QUICK.duration_s * session.sfreq)
+        segment = store.read_emg(session.id)
+        assert segment.n_missing == missing
+        # Sample times follow the device (a sped-up run still spans the scenario's time).
+        span_s = (segment.times_us()[-1] - segment.times_us()[0]) / 1e6
+        assert span_s == pytest.approx(QUICK.duration_s, abs=1.0)
+
+        kept = store.episodes(session_id=session.id)
+        assert len(kept) == len(episodes) == stored["episodes"]
+        assert sum(e.involuntary for e in kept) == stored["involuntary"] == summary["involuntary"]
+        starts = sorted((e.start_sample / session.sfreq, e.kind, e.side) for e in kept)
+        shown = sorted((e["start_s"], e["kind"], e["side"]) for e in episodes)
+        for (t_kept, *what_kept), (t_shown, *what_shown) in zip(starts, shown, strict=True):
+            assert t_kept == pytest.approx(t_shown, abs=2e-3)
+            assert what_kept == what_shown
+
+
+def test_live_view_and_temporary_store(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["demo", "--duration", "3", "--speed", "20", "--clean"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    lines = out.splitlines()
+    (where,) = (line for line in lines if line.startswith("recording session "))
+    path = Path(where.split(" into ", 1)[1])
+    assert path.name.endswith(".sqlite3")
+    ticks = [line for line in lines if " fr/s " in line]
+    assert len(ticks) >= 2
+    assert any("RMS uV  EMG L" in t and "clean " in t for t in ticks)
+    # 60 s of the quick scenario: the tonic spasm of 5-13 s is found and narrated.
+    assert any(line.startswith("episode ") and "INVOLUNTARY" in line for line in lines)
+    assert any("INVOLUNTARY tonic contraction, left" in line for line in lines)
+    assert any(line.startswith("detector vs script (quick,") for line in lines)
+    (stored,) = (line for line in lines if line.startswith("stored: session "))
+    n_samples = int(stored.split("): ", 1)[1].split(" samples", 1)[0])
+    assert n_samples > 30 * 1000  # at least half of the minute, at 1000 Hz
+    assert "removed now" in stored
+    assert not path.parent.exists()  # the temporary store and the pty link are gone
 
 
 def detection(event: TruthEvent, **changes: Any) -> dict[str, Any]:
