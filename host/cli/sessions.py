@@ -3,7 +3,9 @@
 ``spasmwatch sessions`` lists every session (start, length, status, samples, gaps,
 episodes); ``spasmwatch sessions ID`` shows one: its source, rates, gaps and link events,
 and its episodes. ``--json`` prints the same as JSON. The store is opened read-only, so
-this is safe while ``spasmwatch run`` is recording.
+this is safe while ``spasmwatch run`` is recording. A session whose recorder is no longer
+running (killed, crashed, powered off) is shown as interrupted, although the store marks
+it so only when a recorder next opens it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from typing import Any
 from host.errors import ConfigError, StorageError
 from host.storage import RecordingStore, store_path
 
-__all__ = ["add_parser", "run"]
+__all__ = ["RECORDER_GONE", "add_parser", "run"]
+
+#: Why a session the store still marks ``recording`` is shown as interrupted.
+RECORDER_GONE = (
+    "recorder not running: the process recording it ended without closing the session "
+    "(killed, crashed or powered off); it ends at its last stored sample"
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -49,10 +57,12 @@ def run(args: argparse.Namespace) -> int:
             "'spasmwatch run --source URL' first, or pass --data-dir / --wearer"
         )
     with RecordingStore.open(path, readonly=True) as store:
+        recorder = store.recorder_running()
         if args.session is None:
-            rows = [_session_row(store, s.id) for s in store.list_sessions()]
+            rows = [_session_row(store, s.id, recorder) for s in store.list_sessions()]
             if args.json:
-                sys.stdout.write(json.dumps({"store": str(path), "sessions": rows}) + "\n")
+                report = {"store": str(path), "recorder_running": recorder, "sessions": rows}
+                sys.stdout.write(json.dumps(report) + "\n")
             else:
                 _print_table(rows, str(path))
             return 0
@@ -60,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             store.session(args.session)
         except StorageError as exc:
             raise ConfigError(str(exc)) from exc
-        detail = _session_detail(store, args.session)
+        detail = _session_detail(store, args.session, recorder)
         if args.json:
             sys.stdout.write(json.dumps(detail) + "\n")
         else:
@@ -68,16 +78,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session_row(store: RecordingStore, session_id: int) -> dict[str, Any]:
+def _session_row(
+    store: RecordingStore, session_id: int, recorder_running: bool | None
+) -> dict[str, Any]:
     s = store.session(session_id)
     gaps = store.gaps(session_id)
     episodes = store.episodes(session_id=session_id)
+    # Only a live recorder holds the lock: without one, "recording" is what a dead process
+    # left behind (the next writer to open the store marks it interrupted).
+    orphaned = s.status == "recording" and recorder_running is False
     return {
         "id": s.id,
         "started_utc": _utc(s.started_us),
         "duration_s": round(s.duration_s, 1),
-        "status": s.status,
-        "reason": s.reason,
+        "status": "interrupted" if orphaned else s.status,
+        "stored_status": s.status,
+        "recorder_running": recorder_running if s.status == "recording" else None,
+        "reason": RECORDER_GONE if orphaned else s.reason,
         "source": s.source_url,
         "samples": s.n_emg_samples,
         "gaps": len(gaps),
@@ -87,9 +104,11 @@ def _session_row(store: RecordingStore, session_id: int) -> dict[str, Any]:
     }
 
 
-def _session_detail(store: RecordingStore, session_id: int) -> dict[str, Any]:
+def _session_detail(
+    store: RecordingStore, session_id: int, recorder_running: bool | None
+) -> dict[str, Any]:
     s = store.session(session_id)
-    row = _session_row(store, session_id)
+    row = _session_row(store, session_id, recorder_running)
     row.update(
         sfreq=s.sfreq,
         channels=list(s.channel_names),
@@ -113,6 +132,12 @@ def _session_detail(store: RecordingStore, session_id: int) -> dict[str, Any]:
     return row
 
 
+def _status_cell(row: dict[str, Any]) -> str:
+    """Return the status as shown: ``interrupted*`` when only the store says recording."""
+    status = str(row["status"])
+    return status + "*" if status != row["stored_status"] else status
+
+
 def _print_table(rows: list[dict[str, Any]], path: str) -> None:
     out = sys.stdout
     out.write(f"store: {path}\n")
@@ -120,15 +145,17 @@ def _print_table(rows: list[dict[str, Any]], path: str) -> None:
         out.write("no sessions yet\n")
         return
     out.write(
-        f"{'id':>4}  {'started (UTC)':19}  {'length':>9}  {'status':11}  {'gaps':>5}  "
+        f"{'id':>4}  {'started (UTC)':19}  {'length':>9}  {'status':12}  {'gaps':>5}  "
         f"{'missing':>8}  {'spasms':>6}  {'episodes':>8}\n"
     )
     for r in rows:
         out.write(
-            f"{r['id']:>4}  {r['started_utc']:19}  {r['duration_s']:>8.0f}s  {r['status']:11}  "
-            f"{r['gaps']:>5}  {r['missing_samples']:>8}  {r['involuntary']:>6}  "
-            f"{r['episodes']:>8}\n"
+            f"{r['id']:>4}  {r['started_utc']:19}  {r['duration_s']:>8.0f}s  "
+            f"{_status_cell(r):12}  {r['gaps']:>5}  {r['missing_samples']:>8}  "
+            f"{r['involuntary']:>6}  {r['episodes']:>8}\n"
         )
+    if any(r["status"] != r["stored_status"] for r in rows):
+        out.write(f"* {RECORDER_GONE}\n")
 
 
 def _print_detail(d: dict[str, Any]) -> None:

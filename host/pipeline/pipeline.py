@@ -19,6 +19,14 @@ simulator) is paused while the store's queue is long, so memory stays flat at an
 Sample indices: the store's EMG index counts from the session's first sample; a device
 restart (its counters start again) continues the index after the last sample received, so
 a session's time line never goes backwards.
+
+Another protocol version: a frame whose (CRC-checked) version byte is not the one this host
+speaks cannot be decoded at all (``docs/protocol.md``, "Versioning"). If such a frame
+comes before anything decodable on the link, the device speaks that version: the run stops
+at once with one :class:`~host.errors.UnsupportedVersionError` naming both versions and
+the fix (update spasmwatch, or the wearable's firmware). If it comes among decodable
+frames, it is reported once (an error in the log, a ``link`` message on the hub), and
+recording goes on with what decodes.
 """
 
 from __future__ import annotations
@@ -26,19 +34,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from dsp.detector import Episode
-from host.errors import StorageError, StorageFullError
+from host.errors import StorageError, StorageFullError, UnsupportedVersionError
 from host.pipeline.hub import LiveHub
 from host.pipeline.live_dsp import LiveDsp, episode_record
 from host.pipeline.writer import StoreWriter
 from host.protocol import (
+    PROTOCOL_VERSION,
     AccelFrame,
+    DecodeIssue,
     DeviceInfoFrame,
+    Frame,
     FrameGap,
     FrameType,
     LateFrame,
@@ -58,6 +70,11 @@ logger = logging.getLogger(__name__)
 
 #: Interval of the status messages, s of wall time.
 STATUS_INTERVAL_S = 1.0
+
+#: The version a rejected frame announced, in the decoder's message.
+_VERSION_RE = re.compile(r"protocol version (\d+)")
+#: What the decoder hands out for a frame it could decode.
+_DECODED: tuple[type, ...] = (*get_args(Frame), LateFrame)
 
 
 @dataclass
@@ -183,6 +200,8 @@ class Pipeline:
         self._first_device_us: int | None = None
         self._anchor_utc_s: float | None = None
         self._stop = asyncio.Event()
+        self._decoded_on_link = False  # a frame decoded since the link (re)connected
+        self._version_rejected = 0  # frames of another protocol version
 
     @property
     def session_id(self) -> int | None:
@@ -273,6 +292,12 @@ class Pipeline:
     # ------------------------------------------------------------------ items
 
     def _handle(self, item: Any) -> None:
+        if isinstance(item, _DECODED):
+            self._decoded_on_link = True
+        elif isinstance(item, DecodeIssue) and item.kind == "version":
+            self._other_version(item)
+        elif isinstance(item, LinkEvent) and item.kind == "connected":
+            self._decoded_on_link = False
         if isinstance(item, SamplesFrame):
             self._samples(item, late=False)
         elif isinstance(item, AccelFrame):
@@ -309,6 +334,45 @@ class Pipeline:
                 self._restart_pending = True
             else:
                 self._store_episodes(self._dsp.take_episodes())
+
+    def _other_version(self, issue: DecodeIssue) -> None:
+        """Handle a frame of another protocol version: stop, or report it once and go on.
+
+        The CRC vouches for the version byte, so one such frame is conclusive: with nothing
+        decodable before it on this link, the device speaks that version and nothing it
+        sends can be recorded.
+        """
+        self._version_rejected += 1
+        extra = self.summary.extra
+        extra["unsupported_version_frames"] = self._version_rejected
+        stops = not self._decoded_on_link
+        if self._version_rejected > 1 and not stops:
+            return  # reported once already; recording goes on
+        match = _VERSION_RE.search(issue.message)
+        received = int(match.group(1)) if match else None
+        extra["device_protocol_version"] = received
+        if stops:
+            message = (
+                f"{_version_mismatch(self.transport.url, received)} Nothing it sends can be "
+                "decoded, so recording stopped."
+            )
+        else:
+            message = (
+                f"{_version_mismatch(self.transport.url, received)} Its frames of that version "
+                "are dropped (their samples are missing); the others are recorded."
+            )
+        self.hub.publish(
+            "link",
+            {
+                "kind": "unsupported protocol version",
+                "detail": message,
+                "received_version": received,
+                "supported_version": PROTOCOL_VERSION,
+            },
+        )
+        if stops:
+            raise UnsupportedVersionError(message)
+        logger.error("%s", message)
 
     def _device_info(self, info: DeviceInfoFrame) -> None:
         if self._info is not None:
@@ -502,3 +566,27 @@ class Pipeline:
                 logger.error("could not end session %s: %s", session, exc)
         await writer.close()
         self.summary.extra["store_operations"] = writer.operations
+
+
+def _version_mismatch(url: str, received: int | None) -> str:
+    """Say which protocol versions disagree and how to make them agree."""
+    supported = PROTOCOL_VERSION
+    if received is None:
+        return (
+            f"the device at {url} speaks another version of the spasmwatch wire protocol than "
+            f"this host (version {supported}). Update spasmwatch on this computer or the "
+            "wearable's firmware, so that both speak the same version."
+        )
+    said = (
+        f"the device at {url} speaks version {received} of the spasmwatch wire protocol; "
+        f"this host speaks version {supported}."
+    )
+    if received > supported:
+        return (
+            f"{said} Its firmware is newer than this spasmwatch: update spasmwatch on this "
+            f"computer, or flash the wearable with firmware that speaks version {supported}."
+        )
+    return (
+        f"{said} Its firmware is older than this spasmwatch: update the wearable's firmware, "
+        f"or use a spasmwatch release that speaks version {received}."
+    )

@@ -25,6 +25,7 @@ import os
 import re
 import socket
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -671,6 +672,33 @@ class RecordingStore:
     def schema_version(self) -> int:
         """Schema version of the file."""
         return self._schema_version
+
+    def recorder_running(self) -> bool | None:
+        """Tell whether a live process is recording into this store (holds its recorder lock).
+
+        A session still marked ``recording`` while no process holds the lock was left by a
+        recorder that died (killed, crashed, powered off): the next writer that opens the
+        store marks it ``interrupted``, and readers can tell the truth before then. The
+        test never waits and writes nothing, not even to the lock file: it takes a shared
+        lock for an instant and lets it go.
+
+        Returns
+        -------
+        bool or None
+            True if this store, or another live process, holds the lock; False if none
+            does; None if it cannot be told (no file locking on this file system or
+            platform, or the lock file cannot be read).
+
+        Raises
+        ------
+        StorageError
+            If the store is closed.
+        """
+        with self._lock:
+            self._check_open()
+            if self._recorder_lock.held:
+                return True
+            return _recorder_lock_held(self._recorder_lock.path)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -2273,6 +2301,34 @@ class RecordingStore:
                     f"{query}{where} ORDER BY {order}, id", params
                 ).fetchall()
             return rows
+
+
+def _recorder_lock_held(path: Path) -> bool | None:
+    """Probe a recorder lock file without taking the lock for longer than an instant."""
+    if sys.platform == "win32":  # pragma: no cover - msvcrt locks need a writable handle
+        return None
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False  # no writer has ever opened the store under this name
+    except OSError as exc:
+        logger.debug("cannot read the recorder lock %s: %s", path, exc)
+        return None
+    try:
+        try:
+            # Shared: conflicts with the recorder's exclusive lock, not with other readers.
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError as exc:  # no flock on this file system
+            logger.debug("cannot test the recorder lock %s: %s", path, exc)
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 def _prepare_for_writing(file: Path) -> None:

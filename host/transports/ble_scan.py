@@ -4,20 +4,27 @@ A wearable advertises the spasmwatch service UUID (:data:`~host.protocol.gatt.SE
 and its name (``spasmwatch-XXXX``, in the scan response), so a scan filtered by that
 UUID lists wearables only (:func:`scan_ble_devices`), and :func:`find_ble_device` picks
 one by address or name. bleak's exceptions do not leave this module: they become
-:class:`~host.errors.TransportError` subclasses.
+:class:`~host.errors.TransportError` subclasses whose message says what is missing (no
+adapter, adapter off, no Bluetooth service on the system) in one line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from urllib.parse import quote
 
 from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
-from bleak.exc import BleakBluetoothNotAvailableError
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakBluetoothNotAvailableReason,
+    BleakDBusError,
+)
 
 from host.errors import (
     ConfigError,
@@ -28,7 +35,7 @@ from host.errors import (
 )
 from host.protocol.gatt import SERVICE_UUID, is_ble_address
 
-__all__ = ["BleDeviceInfo", "find_ble_device", "matches_target", "scan_ble_devices"]
+__all__ = ["BleDeviceInfo", "ble_url", "find_ble_device", "matches_target", "scan_ble_devices"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,23 +63,86 @@ class BleDeviceInfo:
         """``name (address)``, or the address alone."""
         return f"{self.name} ({self.address})" if self.name else self.address
 
+    @property
+    def url(self) -> str:
+        """The ``ble://`` URL that reaches this wearable: by name if it has one, else address.
+
+        A name survives a change of computer (an address on macOS does not); when two
+        wearables share a name, use :func:`ble_url` with the address instead.
+        """
+        return ble_url(self.name or self.address)
+
     def as_dict(self) -> dict[str, object]:
-        """Return the fields as a JSON-ready dictionary."""
-        return asdict(self)
+        """Return the fields, and :attr:`url`, as a JSON-ready dictionary."""
+        return {**asdict(self), "url": self.url}
+
+
+def ble_url(target: str) -> str:
+    """Return the transport URL of a wearable, ``ble://<address or name>``.
+
+    Parameters
+    ----------
+    target : str
+        Its address (``C0:98:E5:49:00:01``, a UUID on macOS) or advertised name.
+
+    Returns
+    -------
+    str
+        The URL, unusual characters percent-encoded as
+        :meth:`~host.transports.ble.BleTransport.from_url` expects.
+
+    Raises
+    ------
+    ConfigError
+        If ``target`` is empty.
+    """
+    if not target.strip():
+        raise ConfigError("a BLE target (address or name) must not be empty")
+    return "ble://" + quote(target.strip(), safe=":-_.")
 
 
 def _info(device: BLEDevice, adv: AdvertisementData) -> BleDeviceInfo:
     return BleDeviceInfo(device.address, adv.local_name or device.name, int(adv.rssi))
 
 
+#: What to do about each reason bleak gives for Bluetooth being unavailable.
+_UNAVAILABLE_ADVICE: dict[BleakBluetoothNotAvailableReason, str] = {
+    BleakBluetoothNotAvailableReason.NO_BLUETOOTH: (
+        "this computer has no Bluetooth adapter: plug in a Bluetooth 4.0+ (LE) dongle, or "
+        "use the USB cable"
+    ),
+    BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE: (
+        "the Bluetooth adapter cannot act as an LE central: use a Bluetooth 4.0+ (LE) adapter"
+    ),
+    BleakBluetoothNotAvailableReason.POWERED_OFF: (
+        "switch the Bluetooth adapter on and allow this program to use it"
+    ),
+}
+_PERMISSION_ADVICE = "allow this program (the terminal or Python) to use Bluetooth"
+
+
 def _translate_scan_error(err: Exception) -> TransportError:
     if isinstance(err, BleakBluetoothNotAvailableError):
+        advice = _UNAVAILABLE_ADVICE.get(err.reason, _PERMISSION_ADVICE)
         return TransportError(
-            f"Bluetooth is not available ({err.reason.name.lower().replace('_', ' ')}): "
-            "switch the Bluetooth adapter on and allow this program to use it"
+            f"Bluetooth is not available ({err.reason.name.lower().replace('_', ' ')}): {advice}"
+        )
+    if isinstance(err, BleakDBusError) and err.dbus_error.endswith(
+        (".ServiceUnknown", ".NameHasNoOwner")
+    ):
+        return TransportError(
+            "Bluetooth is not available (the BlueZ service is not running): start it "
+            "(systemctl start bluetooth) or install BlueZ"
         )
     if isinstance(err, TimeoutError):
         return DeviceTimeoutError("the Bluetooth adapter did not start or stop scanning in time")
+    if isinstance(err, OSError) and sys.platform.startswith("linux"):
+        # bleak's BlueZ backend talks to bluetoothd over the D-Bus system bus; without a
+        # bus socket (containers, minimal systems) connecting to it fails with an OSError.
+        return TransportError(
+            "Bluetooth is not available (BlueZ cannot be reached over the D-Bus system "
+            f"bus: {err.strerror or err}): start D-Bus and bluetoothd, or use the USB cable"
+        )
     return TransportError(f"Bluetooth scan failed: {type(err).__name__}: {err}")
 
 
