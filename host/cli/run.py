@@ -179,15 +179,12 @@ async def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(("\r" + line + "\x1b[K") if tty else line + "\n")
             sys.stderr.flush()
 
-    options: dict[str, Any] = {}
-    if loaded is not None:
-        options["calibration"] = loaded[1]
     pipeline = Pipeline(
         transport,
         open_store=lambda: RecordingStore.open(path),
         detect=not args.no_detect,
         on_status=on_status,
-        **options,
+        calibration=None if loaded is None else loaded[1],
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

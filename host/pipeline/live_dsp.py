@@ -298,10 +298,21 @@ class LiveDsp:
         list of dict
             :func:`episode_record` of every episode not returned by :meth:`tick` yet.
         """
+        return [episode_record(e) for e in self.finish_episodes()]
+
+    def finish_episodes(self) -> list[Episode]:
+        """End the analysis, like :meth:`finish`, and return the unreported episodes.
+
+        Returns
+        -------
+        list of Episode
+            Every episode not yet taken by :meth:`take_episodes` or :meth:`tick`, the
+            contraction in progress at the end included.
+        """
         if self.analyzer is not None:
             self._end_analysis()
         self._next = None
-        return self._take_unreported()
+        return self.take_episodes()
 
     # ------------------------------------------------------------------ status front end
 

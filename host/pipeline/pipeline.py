@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, get_args
 
+from dsp.calibration import Calibration
 from dsp.detector import Episode
 from host.errors import StorageError, StorageFullError, UnsupportedVersionError
 from host.pipeline.hub import LiveHub
@@ -171,6 +172,9 @@ class Pipeline:
         Called with each status message (e.g. the CLI's status line).
     clock : callable
         Wall clock for the status interval (``time.monotonic``).
+    calibration : Calibration | None
+        The wearer's calibration, given to the detector (:class:`LiveDsp`): episode
+        amplitudes in %MVC. None: in µV.
     """
 
     def __init__(
@@ -182,8 +186,10 @@ class Pipeline:
         detect: bool = True,
         on_status: Callable[[dict[str, Any]], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        calibration: Calibration | None = None,
     ) -> None:
         self.transport = transport
+        self.calibration = calibration
         self.hub = hub or LiveHub()
         self.summary = PipelineSummary()
         self._open_store = open_store
@@ -379,7 +385,7 @@ class Pipeline:
             return
         self._info = info
         self._sync = ClockSync(info.emg_sfreq)
-        self._dsp = LiveDsp(info, detect=self._detect)
+        self._dsp = LiveDsp(info, detect=self._detect, calibration=self.calibration)
         if self._writer is not None:
             started = (
                 time.time()
@@ -547,8 +553,7 @@ class Pipeline:
 
     async def _finish(self, error: BaseException | None) -> None:
         if self._dsp is not None:
-            self._dsp.finish()
-            self._store_episodes(self._dsp.take_episodes())
+            self._store_episodes(self._dsp.finish_episodes())
         writer = self._writer
         if writer is None:
             return

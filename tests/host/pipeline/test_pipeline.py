@@ -54,6 +54,29 @@ async def test_sim_session_is_stored_whole_with_its_episodes(tmp_path: Path) -> 
     assert "episode" in topics
 
 
+async def test_contraction_in_progress_at_the_end_is_stored(tmp_path: Path) -> None:
+    """The quick scenario's left tonic spasm runs 5-13 s; stopping at 11 s closes it."""
+    path = tmp_path / "w.sqlite3"
+    hub = LiveHub()
+    sub = hub.subscribe(maxlen=10_000)
+    pipeline = Pipeline(
+        open_transport("sim://quick?speed=0"),
+        open_store=lambda: RecordingStore.open(path),
+        hub=hub,
+    )
+    summary = await pipeline.run(duration_s=11.0)
+    with RecordingStore.open(path, readonly=True) as store:
+        (session,) = store.list_sessions()
+        episodes = store.episodes(session_id=session.id)
+    spasms = [e for e in episodes if e.involuntary]
+    assert len(spasms) == 1
+    assert summary.involuntary == 1
+    assert 4.0 <= (spasms[0].start_us - session.started_us) / 1e6 <= 6.0
+    sub.close()
+    published = [m.payload for m in [m async for m in sub] if m.topic == "episode"]
+    assert any(e["involuntary"] for e in published)
+
+
 def _capture(path: Path, seconds: float, drop_every: int) -> int:
     device = SimulatedDevice(builtin_scenario("quick"), autostart=True)
     dropped, n = 0, 0
