@@ -179,7 +179,6 @@ async def test_streams_every_frame_in_order_at_full_speed(
     assert transport.stats.frames_lost == 0
     assert transport.stats.corrupt_frames == 0
     assert collector.count(FrameGap) == collector.count(SampleGap) == 0
-    assert rate > 250  # about 1000 frames/s on a laptop
     # one frame per notification: the MTU was large enough
     assert wearable.notifications == wearable.frames_delivered
     samples = [f for f in collector.frames() if isinstance(f, SamplesFrame)]
