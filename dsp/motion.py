@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal
 
@@ -747,11 +746,13 @@ class MotionTracker:
     def _process_frames(self, x: NDArray[np.float64], out: MotionFrames, offset: int) -> None:
         """Fill ``out`` from ``offset`` with the frames of ``x`` (whole frames)."""
         n_frames = x.shape[1] // self.hop
-        finite_samples = np.isfinite(x).all(axis=0).reshape(n_frames, self.hop)
-        finite: NDArray[np.bool_] = np.asarray(finite_samples.all(axis=1), dtype=bool)
-        if finite.all():
+        finite_samples = np.isfinite(x)
+        if finite_samples.all():
             self._process_run(x, out, offset)
             return
+        finite: NDArray[np.bool_] = np.asarray(
+            finite_samples.all(axis=0).reshape(n_frames, self.hop).all(axis=1), dtype=bool
+        )
         k = 0
         while k < n_frames:
             if not finite[k]:
@@ -774,46 +775,76 @@ class MotionTracker:
             norm = float(np.sqrt(np.sum(mean * mean)))
             self._prev_dir = mean / norm if norm > 0 else np.zeros(3)
         g = self._gravity_filter.process(x)
+        # Once the run is `_n_warmup` frames old, every frame of this call is valid and its
+        # dynamic and tilt windows are full: the per-frame counts below are constants.
+        steady = self._run >= self._n_warmup
         run_index = self._run + np.arange(n)
         sl = slice(offset, offset + n)
 
         # Body acceleration magnitude: RMS of |a - g| over the trailing window.
         d = x - g
-        sq_frames = _group_sums(np.sum(d * d, axis=0), hop)
-        dyn_sum, self._dyn_cum = _trailing_sums(self._dyn_cum, sq_frames)
-        dyn_count = np.minimum(run_index + 1, self._n_dynamic) * hop
-        dynamic = np.sqrt(np.maximum(dyn_sum, 0.0) / dyn_count)
+        d *= d
+        sq_frames = _group_sums(np.add.reduce(d, axis=0), hop)
+        dyn_sum = _running_sums(self._dyn_cum, sq_frames)
+        self._dyn_cum = dyn_sum[n:].copy()
+        dynamic = np.subtract(dyn_sum[self._n_dynamic :], dyn_sum[:n], out=dyn_sum[:n])
+        np.maximum(dynamic, 0.0, out=dynamic)
+        if steady:
+            dynamic /= self._n_dynamic * hop
+        else:
+            dynamic /= np.minimum(run_index + 1, self._n_dynamic) * hop
+        np.sqrt(dynamic, out=dynamic)
 
         # Gravity at frame ends: direction, inclination, tilt rate.
         g_end = g[:, hop - 1 :: hop]
-        norm_end = np.sqrt(np.sum(g_end * g_end, axis=0))
-        unit = g_end / np.where(norm_end > 0, norm_end, 1.0)
-        previous = np.concatenate((self._prev_dir[:, None], unit[:, :-1]), axis=1)
+        norm_end = np.sqrt(np.add.reduce(g_end * g_end, axis=0))
+        zero_norm = norm_end == 0
+        unit = g_end / np.where(zero_norm, 1.0, norm_end) if zero_norm.any() else g_end / norm_end
+        previous = np.empty_like(unit)
+        previous[:, 0] = self._prev_dir
+        previous[:, 1:] = unit[:, :-1]
         # Angle between unit vectors from their chord (accurate for small steps).
-        chord = np.sqrt(np.sum((unit - previous) ** 2, axis=0))
+        chord = np.sqrt(np.add.reduce((unit - previous) ** 2, axis=0))
         step_deg = np.degrees(2.0 * np.arcsin(np.minimum(0.5 * chord, 1.0)))
-        step_deg[(norm_end == 0) | ~previous.any(axis=0)] = 0.0
+        step_deg[zero_norm | ~previous.any(axis=0)] = 0.0
         self._prev_dir = unit[:, -1].copy()
-        tilt_sum, self._tilt_cum = _trailing_sums(self._tilt_cum, step_deg / self.frame_s)
-        tilt = tilt_sum / np.minimum(run_index + 1, self._n_tilt)
+        step_deg /= self.frame_s
+        tilt = _running_sums(self._tilt_cum, step_deg)
+        self._tilt_cum = tilt[n:].copy()
+        tilt = np.subtract(tilt[self._n_tilt :], tilt[:n], out=tilt[:n])
+        if steady:
+            tilt /= self._n_tilt
+        else:
+            tilt /= np.minimum(run_index + 1, self._n_tilt)
         inclination = np.degrees(np.arctan2(np.hypot(g_end[1], g_end[2]), g_end[0]))
 
-        valid = run_index + 1 >= self._n_warmup
         still = (dynamic < self.still_dynamic_g) & (tilt < self.still_tilt_rate_deg_s)
         # Only valid frames with enough body acceleration can be walking: the step
         # search is run for them only (the others need its running sums, not its result).
-        could_walk = valid & ~still & (dynamic >= self.walking_min_g)
+        could_walk = ~still & (dynamic >= self.walking_min_g)
+        valid = None
+        if not steady:
+            valid = run_index + 1 >= self._n_warmup
+            could_walk &= valid
         cadence = self._cadence(x, g, n, run_index, could_walk)
-        walking = could_walk & np.isfinite(cadence)
-        activity = np.where(still, _STILL, np.where(walking, _WALKING, _MOVING))
+        # `cadence` is finite exactly in the walking frames.
+        activity = np.full(n, _MOVING, dtype=np.int8)
+        activity[np.isfinite(cadence)] = _WALKING
+        activity[still] = _STILL
+        posture = _posture_codes(g_end, norm_end, inclination)
+        if valid is None:
+            out.valid[sl] = True
+        else:
+            posture[~valid] = _UNKNOWN
+            activity[~valid] = _UNKNOWN
+            out.valid[sl] = valid
         out.gravity[:, sl] = g_end
         out.dynamic_g[sl] = dynamic
         out.tilt_rate_deg_s[sl] = tilt
         out.inclination_deg[sl] = inclination
-        out.posture[sl] = np.where(valid, _posture_codes(g_end, norm_end, inclination), _UNKNOWN)
-        out.activity[sl] = np.where(valid, activity, _UNKNOWN)
-        out.cadence_hz[sl] = np.where(valid & walking, cadence, np.nan)
-        out.valid[sl] = valid
+        out.posture[sl] = posture
+        out.activity[sl] = activity
+        out.cadence_hz[sl] = cadence
         self._run += n
 
     def _cadence(
@@ -831,31 +862,42 @@ class MotionTracker:
         """
         # Body acceleration along gravity (sensor-independent), per sample, then averaged
         # over groups of `_decim` samples.
-        g_norm = np.sqrt(np.sum(g * g, axis=0))
-        g_norm = np.where(g_norm > 0, g_norm, 1.0)
-        vertical = np.sum(x * g, axis=0) / g_norm - g_norm
-        u = _group_sums(vertical, self._decim) / self._decim
+        g_norm = np.sqrt(np.add.reduce(g * g, axis=0))
+        zero = g_norm == 0
+        if zero.any():
+            g_norm[zero] = 1.0
+        vertical = np.add.reduce(x * g, axis=0)
+        vertical /= g_norm
+        vertical -= g_norm
+        u = _group_sums(vertical, self._decim)
+        u /= self._decim
         m = self._max_lag
         per_frame = self._per_frame
         u_ext = np.concatenate((self._u_hist, u))
         self._u_hist = u_ext[u_ext.size - m :].copy()
         # Lagged products summed per frame, then over the trailing window: column i of
         # `partners` is the signal `lags[i] = i + 1` samples earlier.
-        stride = u_ext.strides[0]
-        partners = as_strided(
-            u_ext[m - 1 :], shape=(u.size, m), strides=(stride, -stride), writeable=False
+        stride = u_ext.itemsize
+        partners = np.ndarray(
+            (u.size, m),
+            dtype=u_ext.dtype,
+            buffer=u_ext,
+            offset=(m - 1) * stride,
+            strides=(stride, -stride),
         )
         products = _group_sums(partners * u[:, None], per_frame)
-        lagged, self._lag_cum = _trailing_sums(self._lag_cum, products)
+        lag_cum = _running_sums(self._lag_cum, products)
+        w = self._n_cadence
+        self._lag_cum = lag_cum[n:].copy()
         # Energy of the window and of each lagged copy, from the running sum of u^2.
-        running = np.cumsum(np.concatenate((self._u2_cum[-1:], u * u)))[1:]
-        u2_cum = np.concatenate((self._u2_cum, running))
-        self._u2_cum = u2_cum[u2_cum.size - self._u2_cum.size :].copy()
+        u *= u
+        u2_cum = _running_sums(self._u2_cum, u)
+        self._u2_cum = u2_cum[u.size :].copy()
         out = np.full(n, np.nan)
         rows = np.flatnonzero(wanted)
         if rows.size == 0:
             return out
-        lagged = lagged[rows]
+        lagged = lag_cum[rows + w] - lag_cum[rows]
         ends = self._u2_cum.size + (rows + 1) * per_frame - 1
         span = self._n_cadence * per_frame
         energy = np.maximum(u2_cum[ends] - u2_cum[ends - span], 0.0)[:, None]
@@ -886,19 +928,21 @@ def _group_sums(values: NDArray[np.float64], size: int) -> NDArray[np.float64]:
     return out
 
 
-def _trailing_sums(
-    history: NDArray[np.float64], new: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Return sums over the trailing ``len(history)`` frames and the new history.
+def _running_sums(history: NDArray[np.float64], new: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Return the running sum carried over ``history`` and extended over ``new``.
 
-    ``history`` holds the running sums at the last ``w`` frames (zeros before a run). The
-    running sum is accumulated sequentially from the carried value, so the result does not
-    depend on how the frames are split into calls.
+    ``history`` holds the running sums at the last ``w`` rows (zeros before a run); the
+    result ``c`` has ``w + len(new)`` rows: ``history`` followed by the running sum
+    continued, row by row, over ``new``. The sums over the trailing ``w`` rows are
+    ``c[w:] - c[:-w]`` and the next history is ``c[len(new):]``. The running sum is
+    accumulated sequentially from the carried value, so the result does not depend on how
+    the rows are split into calls.
     """
     w = history.shape[0]
-    running = np.cumsum(np.concatenate((history[-1:], new), axis=0), axis=0)[1:]
-    extended = np.concatenate((history, running), axis=0)
-    return extended[w:] - extended[:-w], extended[extended.shape[0] - w :].copy()
+    out = np.concatenate((history, new), axis=0)
+    tail = out[w - 1 :]
+    np.cumsum(tail, axis=0, out=tail)
+    return out
 
 
 def _step_lag(

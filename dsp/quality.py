@@ -333,36 +333,31 @@ _VALUE_FIELDS: Final = (
 )
 
 
-def _longest_run(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """Return the length of the longest run of True along the last axis.
+def _counts_and_runs(
+    mask: NDArray[np.bool_], least: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Return the number of True per row (along the last axis) and the longest run of True.
 
-    Every row is padded with False at both ends, so its changes of value come in pairs
-    (start, end) of the runs; only the changes are visited, which is cheap for the sparse
-    masks of a continuous signal (extremes, repeated values, rails).
+    ``least`` (0 or 1) is a count every row is known to reach (1 for the samples equal to
+    the row's maximum, 0 in general): when the total shows that every row holds exactly
+    that many, both results are that number. Otherwise only the True elements are visited
+    (cheap for the sparse masks of a continuous signal: extremes, repeated values, rails).
     """
     lead = mask.shape[:-1]
     n = mask.shape[-1]
-    rows = mask.reshape(-1, n)
-    padded = np.zeros((rows.shape[0], n + 2), dtype=bool)
-    padded[:, 1:-1] = rows
-    flat = padded.ravel()
-    edges = np.flatnonzero(flat[1:] != flat[:-1])
-    starts, ends = edges[0::2], edges[1::2]
-    out = np.zeros(rows.shape[0], dtype=np.int64)
-    np.maximum.at(out, starts // (n + 2), ends - starts)
-    return out.reshape(lead)
-
-
-def _longest_runs(mask: NDArray[np.bool_], count: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Return :func:`_longest_run` of ``mask`` given its number of True per row.
-
-    Only rows with two or more True are scanned: with fewer, the longest run is that number.
-    """
-    out = count.astype(np.int64)
-    rows = count >= 2
-    if rows.any():
-        out[rows] = _longest_run(mask[rows])
-    return out
+    n_rows = math.prod(lead)
+    if np.count_nonzero(mask) == least * n_rows:
+        return np.full(lead, least, dtype=np.int64), np.full(lead, least, dtype=np.int64)
+    where = np.flatnonzero(mask)
+    row = where // n
+    count = np.bincount(row, minlength=n_rows).astype(np.int64, copy=False)
+    # A run starts at a True element that does not follow another one in its row.
+    starts = np.ones(where.size, dtype=bool)
+    starts[1:] = (where[1:] - where[:-1] != 1) | (row[1:] != row[:-1])
+    first = np.flatnonzero(starts)
+    longest = np.zeros(n_rows, dtype=np.int64)
+    np.maximum.at(longest, row[first], np.diff(first, append=where.size))
+    return count.reshape(lead), longest.reshape(lead)
 
 
 def _bin_range(selected: NDArray[np.bool_]) -> slice:
@@ -652,38 +647,63 @@ class SignalQuality:
         """Window features, each of shape (n_windows, n_channels)."""
         th = self.thresholds
         n = self.n_window
+        n_win, n_ch = win.shape[0], win.shape[1]
+        # The numbers of the reports, (n_windows, n_fields, n_channels), written in place as
+        # they are computed: each report holds read-only views into this one array.
+        values = np.empty((n_win, len(_VALUE_FIELDS), n_ch))
+        (
+            emg_uv,
+            low_uv,
+            low_ratio,
+            hum_uv,
+            hum_ratio,
+            hum_freq,
+            slope_uv,
+            excursion_uv,
+            offset_uv,
+            clip_fraction,
+            clip_run_s,
+        ) = values.transpose(1, 0, 2)
         # Stacked products with C-contiguous operands: one small BLAS call per window,
         # always on the calling thread (a single product over every window would be large
         # enough for OpenBLAS to wake its thread pool, which costs more than it saves).
         beta = win @ self._proj_t  # (n_win, n_ch, n_regressors)
-        resid = win - beta @ self._basis_t
-        spec = np.fft.rfft(resid * self._hann, axis=-1)
-        psd = (spec.real**2 + spec.imag**2) * self._psd_scale  # one-sided, V^2/Hz
-        p_low = psd[..., self._low_bins].sum(axis=-1) * self._df
-        p_band = psd[..., self._band_bins].sum(axis=-1) * self._df
+        resid = beta @ self._basis_t
+        np.subtract(win, resid, out=resid)
+        work = resid * self._hann
+        spec = np.fft.rfft(work, axis=-1)
+        psd = np.square(spec.real)
+        psd += np.square(spec.imag)
+        psd *= self._psd_scale  # one-sided, V^2/Hz
+        p_low = psd[..., self._low_bins].sum(axis=-1)
+        p_low *= self._df
+        p_band = psd[..., self._band_bins].sum(axis=-1)
+        p_band *= self._df
         line = 0.5 * (beta[..., 2::2] ** 2 + beta[..., 3::2] ** 2)  # (..., n_h)
         chance = (psd @ self._neighbours.T) / self._window_time_s  # broadband under lines
         fam_line = line @ self._member_t  # (..., n_families)
         fam_chance = chance @ self._member_t
         fam_hum = np.maximum(fam_line - fam_chance, 0.0)
         p_hum = fam_hum.max(axis=-1)
-        hum_freq = self._families[np.argmax(fam_hum, axis=-1)]
+        hum_freq[...] = self._families[np.argmax(fam_hum, axis=-1)]
         # Energy bookkeeping: what the line fit took but is not hum belongs to the EMG band.
         p_emg = p_band + line.sum(axis=-1) - p_hum
         slope = beta[..., 1]
-        p_low = p_low + (slope * self._window_time_s) ** 2 / 12.0
+        p_low += (slope * self._window_time_s) ** 2 / 12.0
         # Excursion: peak-to-peak of the signal without hum, smoothed over 3 mains periods
         # (the moving average nulls the lines and keeps below about 10 Hz: steps, drift,
         # motion; EMG and QRS complexes are averaged away), and the jump of the smoothed
         # level from the end of the previous window, so a step at a window edge counts.
-        slow = resid + slope[..., None] * self._t + beta[..., :1]
-        csum = np.cumsum(slow, axis=-1)
+        slow = np.multiply(slope[..., None], self._t, out=work)
+        slow += resid
+        slow += beta[..., :1]
+        csum = np.cumsum(slow, axis=-1, out=slow)
         m = self._smooth
         # Sums of m consecutive samples (the first one, then those starting at 1 .. n - m),
         # divided by m only where needed: the division is monotonic, so it commutes with
         # the maximum and minimum.
         head = csum[..., m - 1]
-        sums = csum[..., m:] - csum[..., :-m]
+        sums = np.subtract(csum[..., m:], csum[..., :-m], out=resid[..., : n - m])
         top = np.maximum(sums.max(axis=-1), head)
         bottom = np.minimum(sums.min(axis=-1), head)
         excursion = top / m - bottom / m
@@ -698,15 +718,10 @@ class SignalQuality:
         xmin = win.min(axis=-1)
         at_max = win == xmax[..., None]
         at_min = win == xmin[..., None]
-        n_max = at_max.sum(axis=-1)
-        n_min = at_min.sum(axis=-1)
-        # Longest runs of: the maximum, the minimum, a repeated value, and (with a clip
-        # level) each rail.
-        run_max = _longest_runs(at_max, n_max)
-        run_min = _longest_runs(at_min, n_min)
-        repeated = np.zeros_like(at_max)
-        repeated[..., 1:] = win[..., 1:] == win[..., :-1]
-        identical = _longest_runs(repeated, repeated.sum(axis=-1)) + 1
+        # Counts and longest runs of: the maximum, the minimum (every row holds each at
+        # least once) and, with a clip level, each rail.
+        n_max, run_max = _counts_and_runs(at_max, 1)
+        n_min, run_min = _counts_and_runs(at_min, 1)
         run_top = np.maximum(run_max, run_min)
         run_bottom = np.minimum(run_max, run_min)
         constant = xmax == xmin
@@ -714,10 +729,9 @@ class SignalQuality:
             rail = self.clip_level_v * (1.0 - th.clip_tolerance)
             hi = win >= rail
             lo = win <= -rail
-            n_hi = hi.sum(axis=-1)
-            n_lo = lo.sum(axis=-1)
-            clip_fraction = (n_hi + n_lo) / n
-            run_hi, run_lo = _longest_runs(hi, n_hi), _longest_runs(lo, n_lo)
+            n_hi, run_hi = _counts_and_runs(hi, 0)
+            n_lo, run_lo = _counts_and_runs(lo, 0)
+            np.divide(n_hi + n_lo, n, out=clip_fraction)
             rail_run = np.maximum(run_hi, run_lo)
             rail_to_rail = (run_hi >= self._clip_run) & (run_lo >= self._clip_run)
             # Pinned: nearly the whole window at one rail (an open input drifting off).
@@ -726,40 +740,50 @@ class SignalQuality:
             # Flat tops: samples sharing the window's maximum or minimum, when at least 3 do
             # (a continuous-valued signal reaches each extreme once).
             n_top = np.where(n_max >= 3, n_max, 0) + np.where(n_min >= 3, n_min, 0)
-            clip_fraction = np.where(constant, 0.0, n_top / n)
-            rail_run = np.zeros(win.shape[:2], dtype=np.int64)
-            rail_to_rail = np.zeros(win.shape[:2], dtype=bool)
-            pinned = np.zeros(win.shape[:2], dtype=bool)
+            clip_fraction[...] = np.where(constant, 0.0, n_top / n)
+            rail_run = np.zeros((n_win, n_ch), dtype=np.int64)
+            rail_to_rail = np.zeros((n_win, n_ch), dtype=bool)
+            pinned = rail_to_rail.copy()
         # Flat tops: identical values at the window's extreme (a constant window is a flat
         # line, not a flat top, unless it sits at a known rail).
         top_run = np.where(constant, 0, run_top)
         rail_to_rail = rail_to_rail | (~constant & (run_bottom >= self._clip_run))
         clip_run = np.maximum(rail_run, top_run)
+        np.divide(clip_run, self.sfreq, out=clip_run_s)
         # Flat line by the SD: SD >= range / sqrt(2 n), so a window whose range is well
         # above the limit cannot be flat and its SD is not computed.
         flat_rms = th.flat_rms_uv * _UV
         quiet = (xmax - xmin) < 1.01 * flat_rms * math.sqrt(2.0 * n)
-        low_sd = np.zeros(win.shape[:2], dtype=bool)
+        flat_line = np.zeros((n_win, n_ch), dtype=bool)
         if quiet.any():
-            low_sd[quiet] = win[quiet].std(axis=-1) < flat_rms
+            flat_line[quiet] = win[quiet].std(axis=-1) < flat_rms
+        # Flat line also when one value repeats for `_flat_run` samples: a run of at least
+        # `_flat_run - 1` equal consecutive differences; rows with fewer repeats in all
+        # cannot hold one and are not scanned.
+        repeated = win[..., 1:] == win[..., :-1]
+        need = self._flat_run - 1
+        if np.count_nonzero(repeated) >= need:
+            flat_line |= _counts_and_runs(repeated, 0)[1] >= need
         at_rail = clip_fraction >= 0.5
-        flat_line = (low_sd | (identical >= self._flat_run)) & ~at_rail
-        hum_ratio = p_hum / denom
-        low_ratio = p_low / denom
-        hum_uv = np.sqrt(p_hum) / _UV
-        low_uv = np.sqrt(p_low) / _UV
+        flat_line &= ~at_rail
+        np.divide(p_hum, denom, out=hum_ratio)
+        np.divide(p_low, denom, out=low_ratio)
+        np.divide(np.sqrt(p_hum), _UV, out=hum_uv)
+        np.divide(np.sqrt(p_low), _UV, out=low_uv)
         electrode_off = (
             (hum_uv >= th.off_mains_uv) & (hum_ratio >= th.off_mains_ratio)
         ) | rail_to_rail
         saturated = (clip_fraction >= th.max_clip_fraction) | (clip_run >= self._clip_run)
-        excursion_uv = excursion / _UV
-        emg_uv = np.sqrt(np.maximum(p_emg, 0.0)) / _UV
+        np.divide(excursion, _UV, out=excursion_uv)
+        np.divide(np.sqrt(np.maximum(p_emg, 0.0)), _UV, out=emg_uv)
+        np.divide(np.abs(slope), _UV, out=slope_uv)
+        np.divide(beta[..., 0], _UV, out=offset_uv)
         # The absolute levels of the motion rules are applied in _reports, where they adapt
         # to the recent background; the spectral conditions are fixed.
         low_dominant = low_ratio >= th.motion_ratio
         step_dominant = excursion_uv >= th.step_ratio * emg_uv
         mains = (hum_uv >= th.mains_uv) & (hum_ratio >= th.mains_ratio)
-        feats: dict[str, NDArray[Any]] = {
+        return {
             "electrode_off": electrode_off,
             "saturated": saturated,
             "flat_line": flat_line,
@@ -771,30 +795,26 @@ class SignalQuality:
             "emg_uv": emg_uv,
             "excursion_uv": excursion_uv,
             "low_uv": low_uv,
-            "low_ratio": low_ratio,
             "hum_uv": hum_uv,
-            "hum_ratio": hum_ratio,
-            "hum_freq": hum_freq,
-            "slope_uv_per_s": np.abs(slope) / _UV,
-            "offset_uv": beta[..., 0] / _UV,
             "clip_fraction": clip_fraction,
-            "clip_run_s": clip_run / self.sfreq,
+            "clip_run_s": clip_run_s,
+            "values": _readonly(values),
         }
-        # The numbers of the reports, (n_windows, n_fields, n_channels): each report holds
-        # read-only views into this one array.
-        feats["values"] = _readonly(np.stack([feats[key] for key in _VALUE_FIELDS], axis=1))
-        return feats
 
     # ------------------------------------------------------------------ reports
 
     def _reports(self, feats: dict[str, NDArray[Any]]) -> list[QualityReport]:
         th = self.thresholds
-        n_win, n_ch = feats["emg_uv"].shape
+        values_a = feats["values"]
+        n_win, _, n_ch = values_a.shape
         cap = self._history
         noise_pct = th.noise_percentile / 100.0
         bg_pct = th.background_percentile / 100.0
+        motion_uv, step_uv, adapt = th.motion_uv, th.step_uv, th.motion_adapt
         low_cap = th.motion_adapt_max * th.motion_uv
         step_cap = th.motion_adapt_max * th.step_uv
+        noise_min, bg_min = self._noise_min, self._bg_min
+        pinned_windows, hold_windows = self._pinned_windows, self._hold_windows
         # The running statistics, hold-off and pinned counter are sequential but per
         # channel: one pass per channel over the windows, in Python scalars (lists).
         cols = {
@@ -836,29 +856,29 @@ class SignalQuality:
                 # Running statistics of the windows before this one: the noise floor
                 # (usable windows) and the background the motion rules must stand out
                 # from (ECG, ordinary movement; every window with contact, no clipping).
-                if n_count >= self._noise_min:
+                if n_count >= noise_min:
                     noise_l[w] = n_sorted[int(noise_pct * (n_count - 1))]
-                low_level = th.motion_uv
-                step_level = th.step_uv
-                if b_count >= self._bg_min:
+                low_level = motion_uv
+                step_level = step_uv
+                if b_count >= bg_min:
                     k = int(bg_pct * (b_count - 1))
                     # min(max(floor, adapt * level), cap), written out (hot loop)
-                    level = th.motion_adapt * l_sorted[k]
+                    level = adapt * l_sorted[k]
                     low_level = level if level > low_level else low_level
                     low_level = low_cap if low_cap < low_level else low_level
-                    level = th.motion_adapt * e_sorted[k]
+                    level = adapt * e_sorted[k]
                     step_level = level if level > step_level else step_level
                     step_level = step_cap if step_cap < step_level else step_level
                 low_burst = low[w] >= low_level and low_dom[w]
                 step = exc[w] >= step_level and step_dom[w]
                 motion = low_burst or step
                 pinned = pinned + 1 if pinned_w[w] else 0
-                long_pinned = pinned >= self._pinned_windows
+                long_pinned = pinned >= pinned_windows
                 off = e_off[w] or long_pinned
                 contact = not (off or sat[w] or flat[w])
                 bad = not contact or motion
                 since = 0 if bad else since + 1
-                usable = not bad and since > self._hold_windows
+                usable = not bad and since > hold_windows
                 # Rings of at most `cap` values, each with a sorted copy (inline: this
                 # loop runs for every window).
                 if usable:
@@ -886,7 +906,8 @@ class SignalQuality:
                 usable_l[w] = usable
                 off_l[w] = off
                 motion_l[w] = motion
-                state_l[w] = (long_pinned, low_burst, step)
+                if not usable:  # (a usable window has none of these)
+                    state_l[w] = (long_pinned, low_burst, step)
             self._noise_pos[c], self._bg_pos[c] = n_pos, b_pos
             self._pinned[c], self._since_bad[c] = pinned, since
             noise_c.append(noise_l)
@@ -902,37 +923,67 @@ class SignalQuality:
         sat_a = _readonly(feats["saturated"])
         flat_a = _readonly(feats["flat_line"])
         mains_a = _readonly(feats["mains"])
-        mains = feats["mains"].tolist()
-        values_a = feats["values"]
+        # Windows where every channel is usable and free of hum have no reason to give.
+        clean = np.logical_and.reduce(usable_a & ~mains_a, axis=1).tolist()
+        no_reasons = ("",) * n_ch
+        mains = mains_a.tolist()
+        sfreq, ch_names, step_n = self.sfreq, self.ch_names, self.n_window
+        start = self._n_seen
         out: list[QualityReport] = []
-        for w in range(n_win):
-            reasons = tuple(
-                ""
-                if usable_c[c][w] and not mains[w][c]
-                else self._reason(c, feats, w, off_c[c][w], usable_c[c][w], *state_c[c][w])
-                for c in range(n_ch)
+        for w, numbers in enumerate(values_a):
+            reasons = (
+                no_reasons
+                if clean[w]
+                else tuple(
+                    ""
+                    if usable_c[c][w] and not mains[w][c]
+                    else self._reason(c, feats, w, off_c[c][w], usable_c[c][w], *state_c[c][w])
+                    for c in range(n_ch)
+                )
             )
-            start = self._n_seen
-            self._n_seen += self.n_window
-            row = values_a[w]
-            values = {key: row[i] for i, key in enumerate(_VALUE_FIELDS)}
+            # Row views of the numbers, in the order of _VALUE_FIELDS.
+            (
+                emg_uv,
+                low_uv,
+                low_ratio,
+                hum_uv,
+                hum_ratio,
+                hum_freq,
+                slope_uv_per_s,
+                excursion_uv,
+                offset_uv,
+                clip_fraction,
+                clip_run_s,
+            ) = numbers
             out.append(
                 QualityReport(
                     start=start,
-                    stop=self._n_seen,
-                    sfreq=self.sfreq,
-                    ch_names=self.ch_names,
+                    stop=start + step_n,
+                    sfreq=sfreq,
+                    ch_names=ch_names,
                     usable=usable_a[w],
                     electrode_off=off_a[w],
                     saturated=sat_a[w],
                     flat_line=flat_a[w],
                     motion=motion_a[w],
                     mains=mains_a[w],
+                    emg_uv=emg_uv,
+                    low_uv=low_uv,
+                    low_ratio=low_ratio,
+                    hum_uv=hum_uv,
+                    hum_ratio=hum_ratio,
+                    hum_freq=hum_freq,
+                    slope_uv_per_s=slope_uv_per_s,
+                    excursion_uv=excursion_uv,
+                    offset_uv=offset_uv,
+                    clip_fraction=clip_fraction,
+                    clip_run_s=clip_run_s,
                     noise_floor_uv=noise_a[w],
                     reasons=reasons,
-                    **values,
                 )
             )
+            start += step_n
+        self._n_seen = start
         return out
 
     def _reason(

@@ -370,6 +370,27 @@ def test_nan_gap_invalidates_then_recovers() -> None:
     assert (frames.posture[first_valid:] == POSTURES.index("supine")).all()
 
 
+def test_zero_acceleration_after_a_gap() -> None:
+    # A sensor reading exactly 0 g after a gap: the gravity estimate starts at zero.
+    acc = _sample(_constant((1.0, 0.0, 0.0)), 12.0)
+    acc[:, 400:450] = np.nan
+    acc[:, 450:750] = 0.0
+    frames = MotionTracker(FS).process(acc)
+    first_sample = 10 * np.arange(len(frames))
+    zero = (first_sample >= 450) & (first_sample < 750)
+    assert frames.valid[zero].any()
+    assert (frames.gravity[:, zero] == 0.0).all()
+    assert (frames.tilt_rate_deg_s[zero] == 0.0).all()
+    assert (frames.posture[zero] == UNKNOWN).all()
+    assert (frames.activity[zero & frames.valid] == STILL).all()
+    assert np.isfinite(frames.dynamic_g[frames.valid]).all()
+    assert (frames.posture[-10:] == POSTURES.index("upright")).all()
+    _assert_frames_equal(
+        _in_blocks(MotionTracker(FS), acc, [7, 130, 1]),
+        MotionFrames.concatenate([frames, MotionFrames.empty(len(frames), frames.frame_s)]),
+    )
+
+
 def test_gap_while_walking_restarts_the_cadence_window() -> None:
     acc = _sample(_walk(), 30.0, seed=9)
     acc[:, 1500:1510] = np.nan  # 15.0-15.1 s

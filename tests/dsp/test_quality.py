@@ -310,6 +310,22 @@ def test_stuck_value_run_is_flat_line() -> None:
     assert _stack(reports, "flat_line")[:, 1].tolist() == [False, True, False, False]
 
 
+@pytest.mark.parametrize(("run", "flat"), [(125, True), (124, False)])
+def test_stuck_run_length_threshold_is_exact(run: int, flat: bool) -> None:
+    # 250-sample windows, flat_run_fraction 0.5: a stuck value needs 125 samples.
+    rng = np.random.default_rng(18)
+    x = _rest(rng, 500)
+    value = x[0, 300]
+    x[0, 300 : 300 + run] = value
+    assert x[0, 299] != value
+    assert x[0, 300 + run] != value
+    # Many isolated repeats (sample and hold of every other sample), no long run.
+    x[1, 1:250:2] = x[1, 0:250:2]
+    reports = _run(SignalQuality(SFREQ, 2), x)
+    assert _stack(reports, "flat_line")[:, 0].tolist() == [False, flat]
+    assert not _stack(reports, "flat_line")[:, 1].any()
+
+
 # --------------------------------------------------------------------------- motion
 
 
