@@ -9,9 +9,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from host.errors import SpasmwatchError
+
+# Before numpy is imported (the subcommands are imported on demand, below). The signal
+# processing multiplies small matrices block by block: BLAS worker threads only add
+# overhead there (several times the CPU for the same result) and would take the cores a
+# live recording needs. A value set by the user wins.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 __all__ = ["main"]
 
