@@ -126,12 +126,13 @@ def check_signal(
         allowed, or non-finite values.
     """
     arr = np.asarray(data)
-    if np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
-        raise TypeError(
-            f"{name} must be floating-point volts, got an integer array (dtype {arr.dtype}) "
-            "instead; ADC counts must be converted to volts first (DeviceInfo.volts_per_count)"
-        )
-    if not np.issubdtype(arr.dtype, np.floating):
+    if arr.dtype.kind != "f":  # every floating dtype, and only those, has kind "f"
+        if np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
+            raise TypeError(
+                f"{name} must be floating-point volts, got an integer array (dtype "
+                f"{arr.dtype}) instead; ADC counts must be converted to volts first "
+                "(DeviceInfo.volts_per_count)"
+            )
         raise TypeError(
             f"{name} must be a real-valued floating-point array of shape (n_channels, "
             f"n_times), got dtype {arr.dtype} instead"

@@ -61,7 +61,8 @@ _HISTORY_RATE = 25.0
 _MAD_TO_SD = 1.4826
 
 _TINY = float(np.finfo(float).tiny)
-#: Threshold updates estimated together at most when skipping over rest (bounds memory).
+#: Threshold updates passed at most per call when skipping over rest (bounds the memory
+#: and the work of one call on a long block).
 _BATCH_UPDATES = 64
 
 _IDLE = 0
@@ -69,39 +70,49 @@ _ACTIVE = 1
 _CLOSING = 2
 
 
-def _median_rows(
-    rows: NDArray[np.float64], count: NDArray[np.int64] | None = None
-) -> NDArray[np.float64]:
-    """Median of each row of a 2-D array, bitwise as :func:`numpy.median` of each row.
-
-    Without ``count`` every row is used whole: one partition at the upper middle element;
-    for an even length the lower middle one is the largest value left of it, and the two
-    are averaged as ``(a + b) / 2``, the arithmetic ``numpy.median`` uses. (A partition at
-    both middle elements at once, as ``numpy.median`` does, costs several times more.)
-    With ``count``, row ``i`` holds ``count[i]`` values followed by NaN padding and is
-    sorted instead (NaN sorts last).
-    """
-    if count is not None:
-        ordered = np.sort(rows, axis=1)
-        index = np.arange(rows.shape[0])
-        half = count // 2
-        upper = ordered[index, half]
-        lower = ordered[index, np.maximum(half - 1, 0)]
-        out: NDArray[np.float64] = np.where(count % 2 == 1, upper, (lower + upper) / 2.0)
-        return out
-    n = rows.shape[1]
+def _middle(ordered: NDArray[np.float64]) -> float:
+    """Median of sorted values, bitwise as :func:`numpy.median` (``(a + b) / 2`` if even)."""
+    n = ordered.size
     half = n // 2
-    part = rows.copy()
-    part.partition(half, axis=1)
     if n % 2:
-        return np.asarray(part[:, half])
-    out = (np.maximum.reduce(part[:, :half], axis=1) + part[:, half]) / 2.0
-    return out
+        return float(ordered[half])
+    return (float(ordered[half - 1]) + float(ordered[half])) / 2.0
 
 
-def _median(values: NDArray[np.float64]) -> float:
-    """Median of a non-empty 1-D array without NaN, bitwise as :func:`numpy.median`."""
-    return float(_median_rows(values[None])[0])
+def _rest_level(ordered: NDArray[np.float64]) -> tuple[float, float]:
+    """Median and median absolute deviation of sorted values (at least one, no NaN).
+
+    Both bitwise as :func:`numpy.median` of the values and of their absolute deviations
+    ``|x - median|``. The deviations need no second sort: rounding is monotone, so along
+    the sorted values they fall then rise (a valley), and the ``j``-th smallest of a
+    valley is the smallest over its windows of ``j + 1`` neighbours of the larger end
+    value (the ``j + 1`` smallest deviations always lie next to each other).
+    """
+    n = ordered.size
+    half = n // 2
+    base = _middle(ordered)
+    dev = ordered - base
+    np.abs(dev, out=dev)
+    upper = float(np.minimum.reduce(np.maximum(dev[: n - half], dev[half:])))
+    if n % 2:
+        return base, upper
+    lower = float(np.minimum.reduce(np.maximum(dev[: n - half + 1], dev[half - 1 :])))
+    return base, (lower + upper) / 2.0
+
+
+@dataclass
+class _Anchor:
+    """The sorted history at one moment and the estimates it gives (see ``_skip_rest``)."""
+
+    ordered: NDArray[np.float64]  # the history then, sorted
+    pushed: int  # values pushed into the history (since its last replace) by then
+    estimate: tuple[float, float, float, float]  # baseline, noise, on and off thresholds
+
+
+def _check_level(env: NDArray[np.float64]) -> None:
+    """Refuse a negative envelope."""
+    if env.size and float(env.min()) < 0:
+        raise ValueError("envelope must be >= 0 (an RMS or rectified amplitude in volts)")
 
 
 @dataclass(frozen=True)
@@ -195,6 +206,8 @@ class _Ring:
         self.size = 0
         self.write = 0
         self.changed = False  # pushed to since the flag was last cleared
+        self.pushed = 0  # values pushed since the last replace
+        self.anchor: _Anchor | None = None  # latest exact estimate, sorted values kept
 
     def values(self) -> NDArray[np.float64]:
         return self.data[: self.size]
@@ -209,6 +222,7 @@ class _Ring:
         if n == 0:
             return
         self.changed = True
+        self.pushed += n
         if n >= self.capacity:
             self.data[:] = values[-self.capacity :]
             self.write = 0
@@ -222,8 +236,9 @@ class _Ring:
         self.size = self.size + n if self.size + n < self.capacity else self.capacity
 
     def replace(self, values: NDArray[np.float64]) -> None:
-        self.size = self.write = 0
+        self.size = self.write = self.pushed = 0
         self.changed = True
+        self.anchor = None
         self.push(values)
 
 
@@ -345,14 +360,19 @@ class ActivationDetector:
 
     **Cost.** The state machine loops in Python only over threshold crossings: the samples
     between them are scanned with numpy. The medians are exact (bit for bit those of
-    :func:`numpy.median`, from one partition each), and a history frozen since the last
-    update is not re-estimated. At rest once a baseline is known, the stretches up to the
-    next onset are handled together: every usable sample is then quiet, so the history at
-    each update is known in advance and the baselines of up to 64 updates are estimated in
-    one batch (only as far as needed to find where the next onset falls). This gives the
-    same thresholds and activations as stretch-by-stretch processing. Processing in blocks
-    of any size gives the same activations (``mean_v`` up to floating-point rounding, as it
-    is summed block by block).
+    :func:`numpy.median`, from one sort of the history: the deviations from the median
+    need no second one), and a history frozen since the last update is not re-estimated.
+    At rest once a baseline is known, the stretches up to the next onset are handled
+    together: every usable sample is then quiet, so the history at each update is known in
+    advance, and most updates need no estimate at all. Between two updates at most ``r``
+    new values join the history, so its median is at least the value ``r`` ranks below
+    the middle of the last sorted history, and the onset threshold at least what that
+    value gives with the noise at its floor (``min_noise_fraction``); a stretch whose
+    largest sample stays below that bound holds no onset. Only where the bound does not
+    decide, and at the last update passed, is the estimate made. This gives the same
+    thresholds and activations, bit for bit, as stretch-by-stretch processing. Processing
+    in blocks of any size gives the same activations (``mean_v`` up to floating-point
+    rounding, as it is summed block by block).
 
     References
     ----------
@@ -438,7 +458,6 @@ class ActivationDetector:
         self._decim = max(round(self.sfreq / _HISTORY_RATE), 1)
         history_rate = self.sfreq / self._decim
         self._capacity = max(round(self.baseline_s * history_rate), 1)
-        self._offsets = np.arange(self._capacity)
         self._min_history = min(max(round(self.min_baseline_s * history_rate), 1), self._capacity)
         self._max_on = None if self.max_on_s is None else round(self.max_on_s * self.sfreq)
         recent_s = self.min_baseline_s if self.max_on_s is None else self.max_on_s
@@ -532,9 +551,21 @@ class ActivationDetector:
             sample then channel.
         """
         env = check_block(envelope, n_channels=self.n_channels, name="envelope")
-        if env.size and float(env.min()) < 0:
-            raise ValueError("envelope must be >= 0 (an RMS or rectified amplitude in volts)")
+        _check_level(env)
         ok = check_mask(usable, env.shape)
+        return self._advance_all(env, ok)
+
+    def _process(self, env: NDArray[np.float64], ok: NDArray[np.bool_]) -> list[Activation]:
+        """:meth:`process` of a block already checked by the caller.
+
+        For :class:`dsp.detector.SpasmDetector`, which checks its input once: ``env``
+        must be float64 of shape (n_channels, n_times) without NaN, ``ok`` a boolean mask
+        of the same shape. Only the sign of the envelope is checked here.
+        """
+        _check_level(env)
+        return self._advance_all(env, ok)
+
+    def _advance_all(self, env: NDArray[np.float64], ok: NDArray[np.bool_]) -> list[Activation]:
         n_times = env.shape[1]
         out: list[Activation] = []
         all_ok = bool(ok.all())
@@ -542,7 +573,9 @@ class ActivationDetector:
         for c, ch in enumerate(self._channels):
             out.extend(self._advance(c, ch, env[c], ok[c], all_ok))
         self._n += n_times
-        return sorted(out, key=lambda a: (a.start_sample, a.channel))
+        if len(out) > 1:
+            out.sort(key=lambda a: (a.start_sample, a.channel))
+        return out
 
     def relearn(self, quiet: NDArray[np.float64]) -> list[Activation]:
         """Take a stretch of envelope as the new resting level, now.
@@ -645,106 +678,120 @@ class ActivationDetector:
 
         Equivalent to stretch-by-stretch processing, batched: as long as nothing exceeds
         the onset threshold every usable (decimated) sample is quiet, so the history at
-        each update, and with it the thresholds, are known in advance and estimated
-        together. Returns the start of the stretch holding the first onset (processed
-        by the caller as usual), or the end of what was done.
+        each update is known in advance. Most updates need no estimate at all: a lower
+        bound of the onset threshold (:meth:`_onset_bound`) already shows that the
+        stretch after them holds no onset. Exact estimates are made only where the bound
+        does not decide and for the last update passed (whose thresholds are kept).
+        Returns the start of the stretch holding the first onset (processed by the caller
+        as usual), or the end of what was done (at most ``_BATCH_UPDATES`` updates).
         """
         n_times = env.size
         first = self._n + pos
         upd, decim = self._update, self._decim
-        # Update points ahead (at most _BATCH_UPDATES of them, bounding memory).
         u0 = pos + (-first) % upd
-        n_upd = min(max(-(-(n_times - u0) // upd), 0), _BATCH_UPDATES)
-        updates = u0 + upd * np.arange(n_upd)
+        n_upd = min(-(-(n_times - u0) // upd), _BATCH_UPDATES) if u0 < n_times else 0
         end = n_times if n_upd < _BATCH_UPDATES else min(n_times, u0 + upd * n_upd)
+        # Stretches of constant thresholds (a first one before any update, if pos is not
+        # an update point) and the largest usable sample of each.
+        lead = 0 if n_upd and u0 == pos else 1
+        starts = np.arange(u0 - lead * upd, end, upd)
+        starts[0] = pos
+        seg = env[pos:end] if all_ok else np.where(ok[pos:end], env[pos:end], -np.inf)
+        peaks = np.maximum.reduceat(seg, starts - pos)
+        if lead and peaks[0] > ch.on_thr:
+            return pos
         # Quiet samples joining the history (every usable decimated one), and how many
-        # of them precede each update and each sample index.
+        # of them precede each update.
         d0 = pos + (-first) % decim
         values = env[d0:end:decim]
         where = None
         if not all_ok:
             keep = ok[d0:end:decim]
-            where = np.arange(d0, end, decim)[keep]
-            values = values[keep]
-
-        def before(index: NDArray[np.int64]) -> NDArray[np.int64]:
-            if where is None:
-                return (index - d0 + decim - 1) // decim
-            return where.searchsorted(index)
-
-        # Stretches of constant thresholds (a first one before any update, if pos is not
-        # an update point) and the largest usable sample of each.
-        lead = 0 if n_upd and u0 == pos else 1
-        starts = np.concatenate(([pos], updates)) if lead else updates
-        seg = env[pos:end] if all_ok else np.where(ok[pos:end], env[pos:end], -np.inf)
-        peaks = np.maximum.reduceat(seg, starts - pos)
-        on = np.full(starts.size, ch.on_thr)
-        # Thresholds at each update, from the history as it will be then; estimated only
-        # as far as needed: up to the first stretch above the current threshold (they
-        # drift slowly), then, if the exact ones put no onset there, the rest.
-        est: list[NDArray[np.float64]] = [np.empty(0)] * 4
-        hit = 0 if lead and peaks[0] > on[0] else -1
-        if hit < 0 and n_upd:
-            ext = np.concatenate([ch.history.chronological(), values])
-            # The history at each update: the last `capacity` of the samples so far.
-            end_at = ch.history.size + before(updates)
-            count = np.minimum(end_at, self._capacity)
-            first_at = end_at - count
-            above = (peaks > ch.on_thr).nonzero()[0]
-            guess = int(above[0]) + 1 - lead if above.size else n_upd
-            for upto in sorted({min(max(guess, 1), n_upd), n_upd}):
-                if upto <= est[0].size:
+            if not keep.all():
+                where = keep.nonzero()[0] * decim + d0
+                values = values[keep]
+        updates = starts[lead:]
+        if where is None:
+            before = (updates - d0 + decim - 1) // decim
+        else:
+            before = where.searchsorted(updates)
+        history = ch.history
+        hist: list[NDArray[np.float64]] = []  # the history in time order, when needed
+        known: dict[int, tuple[float, float, float, float]] = {}
+        largest = peaks.tolist()
+        joined = (before + history.pushed).tolist()
+        hit = -1
+        for k in range(n_upd):
+            # An update whose bound rules out an onset in its stretch needs nothing more.
+            anchor = history.anchor
+            if anchor is not None:
+                bound = self._onset_bound(anchor, joined[k])
+                if bound is not None and largest[lead + k] <= bound:
                     continue
-                sel = slice(est[0].size, upto)
-                part = self._estimates(*self._histories(ext, first_at[sel], count[sel]))
-                est = [np.concatenate(pair) for pair in zip(est, part, strict=True)]
-                on[lead : lead + upto] = est[2]
-                hits = (peaks[: lead + upto] > on[: lead + upto]).nonzero()[0]
-                if hits.size:
-                    hit = int(hits[0])
-                    break
-        stop = int(starts[hit]) if hit >= 0 else end
-        # Commit what happened before it: the quiet samples and the updates.
-        n_pushed = (stop - d0 + decim - 1) // decim if where is None else where.searchsorted(stop)
-        pushed = values[:n_pushed]
-        if pushed.size:
-            ch.history.push(pushed)
-            ch.recent.push(pushed)
-        done = int(updates.searchsorted(stop))
+            est = known[k] = self._estimate_ahead(ch, hist, values, int(before[k]))
+            if largest[lead + k] > est[2]:
+                hit = k
+                break
+        stop = int(updates[hit]) if hit >= 0 else end
+        # Commit what happened before it: the updates and the quiet samples.
+        done = hit if hit >= 0 else n_upd
         if done:
-            ch.baseline = float(est[0][done - 1])
-            ch.noise = float(est[1][done - 1])
-            ch.on_thr = float(est[2][done - 1])
-            ch.off_thr = float(est[3][done - 1])
+            last = known.get(done - 1)
+            if last is None:
+                last = self._estimate_ahead(ch, hist, values, int(before[done - 1]))
+            ch.baseline, ch.noise, ch.on_thr, ch.off_thr = last
+        pushed = values[: int(before[hit])] if hit >= 0 else values
+        if pushed.size:
+            history.push(pushed)
+            ch.recent.push(pushed)
         return stop
 
-    def _histories(
-        self, ext: NDArray[np.float64], first: NDArray[np.int64], count: NDArray[np.int64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.int64] | None]:
-        """Rows ``ext[first[i] : first[i] + count[i]]``, padded with NaN to the longest.
+    def _onset_bound(self, anchor: _Anchor, pushed: int) -> float | None:
+        """Lower bound of the onset threshold once ``pushed`` values have joined the history.
 
-        Returns the rows and ``count``, or None for the count when no row is padded.
+        Between the anchor and then, ``r`` values joined the history (and as many of its
+        oldest left, once full), so at most ``r`` of its values rank below any old one:
+        its lower middle value, and hence its median, is at least the old sorted value
+        ``r`` ranks lower. The onset threshold is ``base + on_k * noise`` with ``noise`` at
+        least ``min_noise_fraction * base``, both rounded monotonically, so a lower bound
+        of the median bounds it too. None when ``r`` is too large for a bound.
         """
-        width = int(np.maximum.reduce(count))
-        offsets = self._offsets[:width]
-        rows: NDArray[np.float64] = ext[np.minimum(first[:, None] + offsets, ext.size - 1)]
-        if width == int(np.minimum.reduce(count)):
-            return rows, None
-        rows[offsets >= count[:, None]] = np.nan
-        return rows, count
+        held = anchor.ordered.size
+        added = pushed - anchor.pushed
+        size = min(added + held, self._capacity)
+        rank = (size - 1) // 2 - added
+        if rank < 0:
+            return None
+        low = float(anchor.ordered[rank])
+        return low + self.on_k * max(self.min_noise_fraction * low, _TINY)
 
-    def _estimates(
-        self, windows: NDArray[np.float64], count: NDArray[np.int64] | None = None
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        """Baseline, noise, onset and offset thresholds of each row of quiet envelope.
+    def _estimate_ahead(
+        self, ch: _Channel, hist: list[NDArray[np.float64]], values: NDArray[np.float64], n: int
+    ) -> tuple[float, float, float, float]:
+        """Estimates once the first ``n`` of ``values`` have joined the history.
 
-        Row ``i`` holds ``count[i]`` values then NaN padding (all of it without ``count``).
-        Row by row the same numbers as :meth:`_set_rest` (same order statistics, same
-        arithmetic), for several histories at once.
+        ``hist`` caches the history in time order (filled on first use). The sorted
+        history then becomes the anchor of later bounds if it is the most recent one.
         """
-        base = _median_rows(windows, count)
-        noise = _MAD_TO_SD * _median_rows(np.abs(windows - base[:, None]), count)
-        noise = np.maximum(np.maximum(noise, self.min_noise_fraction * base), _TINY)
+        history = ch.history
+        size = min(history.size + n, self._capacity)
+        if n >= size:
+            ordered = np.sort(values[n - size : n])
+        else:
+            if not hist:
+                hist.append(history.chronological())
+            ordered = np.concatenate([hist[0][history.size - (size - n) :], values[:n]])
+            ordered.sort()
+        est = self._estimates(ordered)
+        pushed = history.pushed + n
+        if history.anchor is None or history.anchor.pushed <= pushed:
+            history.anchor = _Anchor(ordered, pushed, est)
+        return est
+
+    def _estimates(self, ordered: NDArray[np.float64]) -> tuple[float, float, float, float]:
+        """Baseline, noise, onset and offset thresholds from sorted quiet envelope."""
+        base, mad = _rest_level(ordered)
+        noise = max(_MAD_TO_SD * mad, self.min_noise_fraction * base, _TINY)
         return base, noise, base + self.on_k * noise, base + self.off_k * noise
 
     def _update_thresholds(self, ch: _Channel, now: int) -> None:
@@ -758,19 +805,19 @@ class ActivationDetector:
             # Held for max_on_s: a new resting level (posture, electrode), not a burst.
             ch.history.replace(ch.recent.chronological())
         # An unchanged history gives the same estimate (it is frozen during activity).
-        if ch.history.size < self._min_history or not ch.history.changed:
+        history = ch.history
+        if history.size < self._min_history or not history.changed:
             return
-        ch.history.changed = False
-        self._set_rest(ch, ch.history.values())
+        history.changed = False
+        anchor = history.anchor
+        if anchor is None or anchor.pushed != history.pushed:
+            ordered = np.sort(history.values())
+            anchor = history.anchor = _Anchor(ordered, history.pushed, self._estimates(ordered))
+        ch.baseline, ch.noise, ch.on_thr, ch.off_thr = anchor.estimate
 
     def _set_rest(self, ch: _Channel, values: NDArray[np.float64]) -> None:
         """Baseline, noise and thresholds of ``ch`` from quiet envelope ``values``."""
-        base = _median(values)
-        noise = _MAD_TO_SD * _median(np.abs(values - base))
-        noise = max(noise, self.min_noise_fraction * base, _TINY)
-        ch.baseline, ch.noise = base, noise
-        ch.on_thr = base + self.on_k * noise
-        ch.off_thr = base + self.off_k * noise
+        ch.baseline, ch.noise, ch.on_thr, ch.off_thr = self._estimates(np.sort(values))
 
     def _close(self, ch: _Channel, end: int, *, interrupted: bool) -> None:
         """End the current activation at ``end`` and make it the pending one."""
@@ -804,12 +851,15 @@ class ActivationDetector:
         """Advance one channel over a stretch with constant thresholds."""
         out: list[Activation] = []
         n = env.size
-        above = ok & (env > ch.on_thr)
-        below = ok & (env < ch.off_thr)
-        quiet = ok & ~above
+        # Samples above the onset / below the offset threshold, made when first needed.
+        above: NDArray[np.bool_] | None = None
+        below: NDArray[np.bool_] | None = None
+        busy: list[tuple[int, int]] = []  # stretches within an activation: not quiet
         i = 0
         while i < n:
             if ch.state == _IDLE:
+                if above is None:
+                    above = ok & (env > ch.on_thr)
                 pend = ch.pending
                 if pend is None:
                     hits = above[i:].nonzero()[0]
@@ -846,11 +896,13 @@ class ActivationDetector:
                 i = j
             assert ch.current is not None
             cur = ch.current
+            if below is None:
+                below = ok & (env < ch.off_thr)
             if ch.state == _ACTIVE:
                 stops = (~ok[i:] | below[i:]).nonzero()[0]
                 k = n if stops.size == 0 else i + int(stops[0])
                 self._accumulate(cur, env[i:k], first + k)
-                quiet[i:k] = False
+                busy.append((i, k))
                 if k == n:
                     break
                 if not ok[k]:
@@ -869,11 +921,11 @@ class ActivationDetector:
             done = ch.below_start + self._min_off - first  # index at which the run suffices
             if done <= k:
                 done = max(done, i)
-                quiet[i:done] = False
+                busy.append((i, done))
                 self._close(ch, ch.below_start, interrupted=False)
                 i = done
                 continue
-            quiet[i:k] = False
+            busy.append((i, k))
             ch.run_total += float(np.add.reduce(env[i:k]))
             ch.run_count += k - i
             if k == n:
@@ -887,7 +939,7 @@ class ActivationDetector:
             cur.count += ch.run_count
             ch.state = _ACTIVE
             i = k
-        self._learn(ch, env, quiet, ok, first)
+        self._learn(ch, env, busy, ok, first)
         return out
 
     @staticmethod
@@ -903,14 +955,24 @@ class ActivationDetector:
         self,
         ch: _Channel,
         env: NDArray[np.float64],
-        quiet: NDArray[np.bool_],
+        busy: list[tuple[int, int]],
         ok: NDArray[np.bool_],
         first: int,
     ) -> None:
-        sl = slice((-first) % self._decim, None, self._decim)
-        kept = env[sl]
-        ch.history.push(kept[quiet[sl]])
-        ch.recent.push(kept[ok[sl]])
+        """Keep the quiet samples of a stretch (those on the history grid).
+
+        Quiet is usable, not above the onset threshold and not within the ``busy``
+        stretches (those of an activation).
+        """
+        decim = self._decim
+        offset = (-first) % decim
+        kept = env[offset::decim]
+        usable = ok[offset::decim]
+        quiet = usable & ~(kept > ch.on_thr)
+        for a, b in busy:  # grid points a <= offset + t * decim < b
+            quiet[(a - offset + decim - 1) // decim : (b - offset + decim - 1) // decim] = False
+        ch.history.push(kept[quiet])
+        ch.recent.push(kept[usable])
 
     def _learn_quiet(
         self,

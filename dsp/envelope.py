@@ -208,6 +208,7 @@ class MovingRms:
         self._partial = np.zeros((self.n_channels, self.n_window))
         self._fill = 0
         self._prev_suffix = np.zeros((self.n_channels, self.n_window))
+        self._work = np.empty(0)
 
     def reset(self) -> None:
         """Forget the state; the next block starts from rest (zeros before it)."""
@@ -234,38 +235,46 @@ class MovingRms:
         out = np.empty((self.n_channels, n_times))
         for start in range(0, n_times, _MAX_PASS_TIMES):
             stop = min(start + _MAX_PASS_TIMES, n_times)
-            part = x[:, start:stop]
-            out[:, start:stop] = self._window_sums(part * part)
-        out /= self.n_window
+            self._mean_squares(x[:, start:stop], out[:, start:stop])
         if self._noise_var is not None:
             out -= self._noise_var[:, None]
-        np.maximum(out, 0.0, out=out)  # a no-op without noise correction: sums are >= 0
+            np.maximum(out, 0.0, out=out)  # without noise correction means are >= 0
         return np.sqrt(out, out=out)
 
-    def _window_sums(self, squares: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Sum of the last ``n_window`` squares at every sample of ``squares``."""
+    def _mean_squares(self, x: NDArray[np.float64], out: NDArray[np.float64]) -> None:
+        """Write the mean of the last ``n_window`` squares at every sample of ``x`` to ``out``."""
         n_win = self.n_window
         fill = self._fill
-        total = fill + squares.shape[1]
+        total = fill + x.shape[1]
         n_chunks = -(-total // n_win)
-        # Chunk-aligned samples: the chunk in progress, then the new ones, zero-padded.
-        padded = np.zeros((self.n_channels, n_chunks * n_win))
-        padded[:, :fill] = self._partial[:, :fill]
-        padded[:, fill:total] = squares
-        chunks = padded.reshape(self.n_channels, n_chunks, n_win)
-        prefix = np.cumsum(chunks, axis=-1)
-        suffix = np.cumsum(chunks[..., ::-1], axis=-1)[..., ::-1]
-        # Tail of the window inside the previous chunk: its suffix sum from offset j + 1.
-        tail = np.zeros_like(chunks)
-        tail[:, 0, :-1] = self._prev_suffix[:, 1:]
-        tail[:, 1:, :-1] = suffix[:, :-1, 1:]
-        sums = (prefix + tail).reshape(self.n_channels, -1)[:, fill:total]
         n_full = total // n_win
+        # Work space reused from call to call (fresh temporaries of this size cost more
+        # than the sums themselves): squares, prefix sums, reversed suffix sums.
+        shape = (self.n_channels, n_chunks, n_win)
+        size = self.n_channels * n_chunks * n_win
+        if self._work.size < 3 * size:
+            self._work = np.empty(3 * size)
+        # Chunk-aligned squares: the chunk in progress, then the new ones, zero-padded.
+        chunks = self._work[:size].reshape(shape)
+        padded = chunks.reshape(self.n_channels, n_chunks * n_win)
+        padded[:, :fill] = self._partial[:, :fill]
+        np.multiply(x, x, out=padded[:, fill:total])
+        padded[:, total:] = 0.0
+        sums = np.cumsum(chunks, axis=-1, out=self._work[size : 2 * size].reshape(shape))
+        # Add the tail of the window inside the previous chunk: its suffix sum from
+        # offset j + 1 (nothing at the last offset, where the window is the chunk).
+        sums[:, 0, :-1] += self._prev_suffix[:, 1:]
         if n_full:
+            # Suffix sums of the complete chunks (only the last chunk can be partial).
+            backward = self._work[2 * size : 3 * size].reshape(shape)[:, :n_full]
+            np.cumsum(chunks[:, :n_full, ::-1], axis=-1, out=backward)
+            suffix = backward[..., ::-1]
+            if n_chunks > 1:
+                sums[:, 1:, :-1] += suffix[:, : n_chunks - 1, 1:]
             self._prev_suffix[:] = suffix[:, n_full - 1]
+        np.divide(sums.reshape(self.n_channels, -1)[:, fill:total], n_win, out=out)
         self._fill = total - n_full * n_win
         self._partial[:, : self._fill] = padded[:, n_full * n_win : total]
-        return sums
 
 
 class Tkeo:

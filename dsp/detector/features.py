@@ -8,11 +8,12 @@ into a decision.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
+from scipy import fft, signal
 
 __all__ = [
     "CLONIC_BAND_HZ",
@@ -154,8 +155,12 @@ def fine_envelope(cleaned: NDArray[np.float64], sfreq: float) -> NDArray[np.floa
     """
     step = max(round(FINE_BIN_S * sfreq), 1)
     n_bins = cleaned.shape[1] // step
-    rect = np.abs(cleaned[:, : n_bins * step])
-    out: NDArray[np.float64] = rect.reshape(cleaned.shape[0], n_bins, step).mean(axis=2)
+    rect = np.abs(cleaned[:, : n_bins * step]).reshape(cleaned.shape[0], n_bins, step)
+    if rect.dtype in (np.float64, np.float32):
+        # The sum divided by the count: numpy's mean, without its overhead.
+        fast: NDArray[np.float64] = np.add.reduce(rect, axis=2) / step
+        return fast
+    out: NDArray[np.float64] = rect.mean(axis=2)
     return out
 
 
@@ -221,14 +226,18 @@ def median_frequency(
     """Median frequency of a stretch of cleaned EMG (Welch estimate), Hz; NaN if too short.
 
     MDF splits the power spectrum in two halves of equal power; it falls as conduction
-    velocity drops in a sustained contraction (De Luca, 1997).
+    velocity drops in a sustained contraction (De Luca, 1997). The spectrum is Welch's
+    average of periodograms (Welch, 1967): 250 ms periodic-Hann segments overlapping by
+    half, each with its mean removed, i.e. :func:`scipy.signal.welch` with its defaults,
+    computed here for all segments at once with the same arithmetic (the same numbers,
+    at a fraction of the cost).
     """
     x = np.asarray(cleaned, dtype=np.float64)
     x = x[np.isfinite(x)]
     nperseg = min(x.size, max(round(0.25 * sfreq), 16))
     if x.size < 16 or float(np.dot(x, x)) <= 0.0:
         return float("nan")
-    freqs, psd = signal.welch(x, fs=sfreq, nperseg=nperseg)
+    freqs, psd = _welch(x, float(sfreq), nperseg)
     top = sfreq / 2.0 if fmax is None else fmax
     band = (freqs >= fmin) & (freqs <= top)
     if band.sum() < 2:
@@ -237,6 +246,48 @@ def median_frequency(
     if cum[-1] <= 0:
         return float("nan")
     return float(np.interp(cum[-1] / 2.0, cum, freqs[band]))
+
+
+@functools.lru_cache(maxsize=8)
+def _welch_setup(nperseg: int, sfreq: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Scaled window and frequencies of :func:`_welch`, exactly as scipy makes them."""
+    stft = signal.ShortTimeFFT(
+        signal.get_window("hann", nperseg),
+        nperseg - nperseg // 2,
+        sfreq,
+        fft_mode="onesided",
+        mfft=nperseg,
+        scale_to="psd",
+        phase_shift=None,
+    )
+    window = np.array(stft.win, dtype=np.float64)
+    freqs = np.array(stft.f, dtype=np.float64)
+    window.setflags(write=False)
+    freqs.setflags(write=False)
+    return window, freqs
+
+
+def _welch(
+    x: NDArray[np.float64], sfreq: float, nperseg: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Welch PSD of ``x`` as ``scipy.signal.welch(x, fs=sfreq, nperseg=nperseg)``.
+
+    Periodic Hann window scaled to a density, half-overlapping segments (the last
+    partial one dropped), constant detrend, one-sided spectrum doubled except at DC
+    and Nyquist, mean over segments; the operations are those of scipy's
+    ``ShortTimeFFT`` in the same order and memory layout, vectorised over segments.
+    """
+    window, freqs = _welch_setup(nperseg, sfreq)
+    overlap = nperseg // 2
+    hop = nperseg - overlap
+    n_seg = (x.size - overlap) // hop
+    frames = np.lib.stride_tricks.sliding_window_view(x, nperseg)[::hop][:n_seg]
+    centred = frames - frames.mean(axis=-1, keepdims=True)
+    spectrum = fft.rfft(centred * window, n=nperseg, axis=-1)
+    power = np.ascontiguousarray((spectrum.real**2 + spectrum.imag**2).T)
+    power[1 : -1 if nperseg % 2 == 0 else None] *= 2
+    psd: NDArray[np.float64] = power.mean(axis=-1) if n_seg > 1 else power[:, 0]
+    return freqs, psd
 
 
 def emg_evidence(
@@ -268,7 +319,7 @@ def emg_evidence(
     """
     n_ch, n = envelope.shape
     duration_s = n / env_rate
-    rest = np.maximum(np.nan_to_num(rest_v, nan=0.0), 1e-12)
+    rest = np.maximum(_nan_to_num(rest_v), 1e-12)
     # Without NaN (the usual case) the plain reductions give the same numbers as the
     # NaN-aware ones, much faster.
     has_nan = bool(np.isnan(envelope).any())
@@ -289,9 +340,9 @@ def emg_evidence(
             level = np.percentile(envelope, 90, axis=1)
         if n:
             active = np.mean(envelope > off_threshold_v[:, None], axis=1)
-    peak = np.nan_to_num(peak)
-    mean = np.nan_to_num(mean)
-    level = np.nan_to_num(level)
+    peak = _nan_to_num(peak)
+    mean = _nan_to_num(mean)
+    level = _nan_to_num(level)
     strength = np.clip((level - rest) / rest, 0.0, None)
     # Asymmetry from the excess in volts: the two sides' electrodes see muscle of the
     # same size through similar skin, whereas their rest levels differ (ECG residue is
@@ -304,7 +355,7 @@ def emg_evidence(
 
     # Fine envelope: contrast of each channel, summed, for rhythm and burst shape.
     fine_rest = rest * _RMS_TO_MEAN_ABS
-    contrast = np.clip(np.nan_to_num(fine) - fine_rest[:, None], 0.0, None) / fine_rest[:, None]
+    contrast = np.clip(_nan_to_num(fine) - fine_rest[:, None], 0.0, None) / fine_rest[:, None]
     combined = contrast.sum(axis=0)
     gait_hz, gait_strength = rhythm(combined, fine_rate, GAIT_BAND_HZ)
     clonic_hz, clonic_strength = rhythm(combined, fine_rate, CLONIC_BAND_HZ)
@@ -327,7 +378,7 @@ def emg_evidence(
         peak_v=peak,
         mean_v=mean,
         area_vs=area,
-        active_fraction=np.nan_to_num(active),
+        active_fraction=_nan_to_num(active),
         asymmetry=asymmetry,
         gait_hz=gait_hz,
         gait_strength=gait_strength,
@@ -339,6 +390,15 @@ def emg_evidence(
         steadiness=steadiness,
         peak_strength=np.clip((peak - rest) / rest, 0.0, None),
     )
+
+
+def _nan_to_num(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`numpy.nan_to_num` (a copy), without its cost when every value is finite."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f" and bool(np.isfinite(arr).all()):
+        return arr.copy()
+    out: NDArray[np.float64] = np.nan_to_num(arr)
+    return out
 
 
 #: Mean absolute value of a Gaussian signal relative to its RMS, sqrt(2/pi): turns the RMS

@@ -333,11 +333,11 @@ class SpasmDetector:
             win0, at = self._rebase.pop(0)
             cut = min(max(at - self._n, pos), n)
             if cut > pos:
-                acts.extend(self.activation.process(env[:, pos:cut], ok[:, pos:cut]))
+                acts.extend(self.activation._process(env[:, pos:cut], ok[:, pos:cut]))
             pos = cut
             acts.extend(self._apply_rebase(win0, self._n + pos))
         if pos < n:
-            acts.extend(self.activation.process(env[:, pos:], ok[:, pos:]))
+            acts.extend(self.activation._process(env[:, pos:], ok[:, pos:]))
         self._n += n
         self._assemble(acts)
         return self._decide(final=False)

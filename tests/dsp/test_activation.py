@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from dsp.activation import Activation, ActivationDetector
+from dsp.activation import Activation, ActivationDetector, _rest_level
 from dsp.envelope import MovingRms
 from dsp.preprocess import EmgPreprocessor
 from host.simulator import BodySimulator, builtin_scenario
@@ -211,8 +211,8 @@ def test_baseline_tracks_slow_change() -> None:
     baseline_s=st.sampled_from([60.0, 2.0]),
 )
 def test_block_size_invariance(sizes: list[int], seed: int, baseline_s: float) -> None:
-    # A 60 s history never fills here; a 2 s one does, and rest is then skipped over in
-    # batches (more than 64 updates in the whole recording).
+    # A 60 s history never fills here; a 2 s one does, and rest is then skipped over
+    # (updates bounded, not estimated, except where the bound does not decide).
     sfreq = 250.0
     env = _envelope(
         [(4.0, 1.0), (5.3, 0.4), (6.0, 0.2), (9.0, 2.0), (14.0, 1.0)],
@@ -248,8 +248,8 @@ def test_thresholds_are_the_exact_robust_statistics_of_the_quiet_history(
 ) -> None:
     # At rest every usable sample on the 25 Hz grid is quiet, so after the last update the
     # baseline and noise are numpy's median and 1.4826 x MAD of the last 60 s of them,
-    # bit for bit, however the stream was cut (in one block, rest is skipped over in
-    # batches of updates).
+    # bit for bit, however the stream was cut (in one block, rest is skipped over and
+    # most updates are only bounded).
     sfreq, update_s, baseline_s = 250.0, 1.0, 60.0
     rng = np.random.default_rng(3)
     n = round(150 * sfreq) + 77
@@ -284,6 +284,108 @@ def test_reset_and_empty_block() -> None:
     assert _detect_all(det, env) == first
     with pytest.raises(dataclasses.FrozenInstanceError):
         first[0].start_sample = 0  # type: ignore[misc]
+
+
+class _EveryUpdate(ActivationDetector):
+    """Reference: an exact estimate at every update while skipping rest (no bounds)."""
+
+    def _onset_bound(self, anchor: object, pushed: object) -> None:
+        return None
+
+
+def _near_threshold_envelope(
+    rng: np.random.Generator, n_channels: int, duration_s: float, sfreq: float
+) -> NDArray[np.float64]:
+    """Rest with frequent bumps of random height around the onset threshold, and bursts."""
+    n = round(duration_s * sfreq)
+    x = rng.standard_normal((n_channels, n)) * REST_V
+    env = MovingRms(sfreq, n_channels, window_s=RMS_WINDOW_S).process(x)
+    width = round(0.2 * sfreq)
+    for c in range(n_channels):
+        for start in rng.integers(0, n - width, size=round(duration_s)):
+            env[c, start : start + width] *= rng.uniform(1.0, 1.8)
+        for start in rng.integers(0, n - 10 * width, size=round(duration_s / 20)):
+            env[c, start : start + rng.integers(width, 10 * width)] *= 10.0
+    return np.round(env, 7 if rng.random() < 0.5 else 30)  # ties in the history, or not
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    sizes=st.lists(st.integers(min_value=1, max_value=4000), min_size=1, max_size=5),
+    baseline_s=st.sampled_from([3.0, 8.0]),
+    unusable=st.booleans(),
+)
+def test_skipping_rest_gives_the_estimates_of_every_update(
+    seed: int, sizes: list[int], baseline_s: float, unusable: bool
+) -> None:
+    # Bounding the onset threshold instead of estimating it changes nothing: the same
+    # activations and, after every block, the same baseline and thresholds, bit for bit.
+    rng = np.random.default_rng(seed)
+    sfreq = 250.0
+    env = _near_threshold_envelope(rng, 2, 60.0, sfreq)
+    usable = np.ones(env.shape, dtype=bool)
+    if unusable:
+        for start in rng.integers(0, env.shape[1] - 200, size=6):
+            usable[rng.integers(0, 2), start : start + rng.integers(1, 200)] = False
+    kw: dict[str, object] = {
+        "min_baseline_s": 1.0,
+        "baseline_s": baseline_s,
+        "update_s": 0.2,
+        "max_on_s": 2.0,
+        "min_brief_s": 0.05,
+    }
+    fast = ActivationDetector(sfreq, 2, **kw)  # type: ignore[arg-type]
+    ref = _EveryUpdate(sfreq, 2, **kw)  # type: ignore[arg-type]
+    pos, k = 0, 0
+    got: list[Activation] = []
+    want: list[Activation] = []
+    while pos < env.shape[1]:
+        stop = min(env.shape[1], pos + sizes[k % len(sizes)])
+        got += fast.process(env[:, pos:stop], usable[:, pos:stop])
+        want += ref.process(env[:, pos:stop], usable[:, pos:stop])
+        for name in ("baseline_v", "noise_v", "on_threshold_v", "off_threshold_v"):
+            np.testing.assert_array_equal(getattr(fast, name), getattr(ref, name))
+        if k == 3:  # a relearnt rest restarts the history
+            quiet = env[:, max(pos - 100, 0) : pos]
+            assert fast.relearn(quiet) == ref.relearn(quiet)
+        pos, k = stop, k + 1
+    assert got + fast.flush() == want + ref.flush()
+    assert len(want) >= 5
+
+
+def test_onset_bounds_never_exceed_the_onset_threshold() -> None:
+    # The bound from an earlier sorted history, for any values joining it since.
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        cap = int(rng.integers(1, 60))
+        det = ActivationDetector(
+            25.0, 1, baseline_s=cap / 25.0, min_baseline_s=1 / 25.0, min_noise_fraction=0.05
+        )
+        assert det._capacity == cap
+        history = det._channels[0].history
+        scale = rng.uniform(0.5, 2.0) * REST_V
+        history.push(np.round(rng.gamma(4.0, scale, size=rng.integers(1, 2 * cap)), 7))
+        det._estimate_ahead(det._channels[0], [], np.empty(0), 0)
+        anchor = history.anchor
+        assert anchor is not None
+        for _ in range(int(rng.integers(1, 4))):
+            joined = rng.gamma(4.0, scale * rng.uniform(0.2, 5.0), size=rng.integers(0, cap))
+            history.push(np.round(joined, 7 if trial % 2 else 30))
+            base, mad = _rest_level(np.sort(history.values()))
+            noise = max(1.4826 * mad, 0.05 * base, np.finfo(float).tiny)
+            bound = det._onset_bound(anchor, history.pushed)
+            if bound is not None:
+                assert bound <= base + det.on_k * noise
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 10, 11, 1499, 1500])
+def test_rest_level_is_numpy_median_and_mad(n: int) -> None:
+    rng = np.random.default_rng(n)
+    for values in (rng.random(n), np.round(rng.random(n), 1), np.full(n, 0.25)):
+        base, mad = _rest_level(np.sort(values))
+        assert base == float(np.median(values))
+        assert mad == float(np.median(np.abs(values - np.median(values))))
 
 
 # --------------------------------------------------------------------------- simulator

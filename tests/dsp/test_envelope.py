@@ -127,6 +127,25 @@ def test_moving_rms_blocks_are_bit_identical() -> None:
     )
 
 
+@pytest.mark.parametrize("n_window", [1, 7, 150])
+def test_moving_rms_sums_in_the_documented_order(n_window: int) -> None:
+    # Bit for bit: the prefix sum of the window's part in the current chunk plus the
+    # suffix sum (accumulated from the chunk's end) of its part in the previous chunk.
+    rng = np.random.default_rng(n_window)
+    x = _emg_like(rng, 4 * n_window + 3)
+    sq = x * x
+    want = np.empty_like(sq)
+    for t in range(sq.shape[1]):
+        start = t - t % n_window
+        total = np.cumsum(sq[:, start : t + 1], axis=1)[:, -1]
+        if t % n_window < n_window - 1 and start:
+            tail = sq[:, t - n_window + 1 : start][:, ::-1]
+            total = total + np.cumsum(tail, axis=1)[:, -1]
+        want[:, t] = total
+    got = MovingRms(SFREQ, 2, window_s=n_window / SFREQ).process(x)
+    np.testing.assert_array_equal(got, np.sqrt(want / n_window))
+
+
 def test_moving_rms_reset() -> None:
     rng = np.random.default_rng(2)
     x = _emg_like(rng, 800)

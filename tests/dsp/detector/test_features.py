@@ -18,6 +18,7 @@ from dsp.detector.features import (
     median_frequency,
     rhythm,
 )
+from dsp.detector.features import _welch as welch_psd
 
 RATE = 100.0  # fine-envelope rate, Hz
 REST_V = 5e-6
@@ -67,6 +68,18 @@ def test_fine_envelope_is_the_rectified_mean_in_10_ms_bins(sfreq: float) -> None
     assert out.shape == (2, n_bins)
     expected = np.abs(x[:, : n_bins * step]).reshape(2, n_bins, step).mean(axis=2)
     np.testing.assert_allclose(out, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int32])
+@pytest.mark.parametrize("sfreq", [1000.0, 512.0, 100.0])
+def test_fine_envelope_is_bitwise_numpy_mean(dtype: type, sfreq: float) -> None:
+    x: NDArray[np.generic] = (np.random.default_rng(3).normal(size=(2, 1234)) * 1000).astype(dtype)
+    step = max(round(0.01 * sfreq), 1)
+    n_bins = x.shape[1] // step
+    want = np.abs(x[:, : n_bins * step]).reshape(2, n_bins, step).mean(axis=2)
+    got = fine_envelope(x, sfreq)  # type: ignore[arg-type]  # any dtype works as in numpy
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
 
 
 def test_fine_envelope_of_gaussian_noise_is_sqrt_2_over_pi_of_its_rms() -> None:
@@ -193,6 +206,29 @@ def test_median_frequency_is_nan_when_not_measurable() -> None:
     assert math.isnan(median_frequency(np.ones(10), 1000.0))  # too short
     assert math.isnan(median_frequency(np.zeros(1000), 1000.0))  # no power
     assert math.isnan(median_frequency(np.full(1000, np.nan), 1000.0))
+
+
+def _welch_median_frequency(x: NDArray[np.float64], sfreq: float) -> float:
+    """The median frequency from scipy's own Welch estimate (the definition)."""
+    x = x[np.isfinite(x)]
+    freqs, psd = signal.welch(x, fs=sfreq, nperseg=min(x.size, max(round(0.25 * sfreq), 16)))
+    band = (freqs >= 20.0) & (freqs <= sfreq / 2.0)
+    cum = np.cumsum(psd[band])
+    return float(np.interp(cum[-1] / 2.0, cum, freqs[band]))
+
+
+@pytest.mark.parametrize("sfreq", [1000.0, 512.0, 2048.0, 200.0])
+def test_median_frequency_is_that_of_scipy_welch(sfreq: float) -> None:
+    rng = np.random.default_rng(int(sfreq))
+    for n in (16, 17, 63, 64, round(0.25 * sfreq), round(0.25 * sfreq) + 1, 777, 5000, 10_001):
+        x = rng.normal(size=n) * 1e-5 + 3e-6
+        freqs, psd = signal.welch(x, fs=sfreq, nperseg=min(n, max(round(0.25 * sfreq), 16)))
+        got_freqs, got_psd = welch_psd(x, sfreq, min(n, max(round(0.25 * sfreq), 16)))
+        np.testing.assert_array_equal(got_freqs, freqs)
+        np.testing.assert_allclose(got_psd, psd, rtol=1e-12, atol=0.0)
+        assert median_frequency(x, sfreq) == pytest.approx(
+            _welch_median_frequency(x, sfreq), rel=1e-12
+        )
 
 
 # --------------------------------------------------------------------------- emg_evidence
