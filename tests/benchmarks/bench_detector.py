@@ -43,13 +43,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
+# As the spasmwatch command does (host/cli/__init__.py), before numpy is imported: BLAS
+# single-threaded, so the in-process breakdown measures what the command runs. (The peers
+# get the same setting; their work is not matrix products.)
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
-from host.analysis import analyze_file
-from host.analysis.run import BLOCK_S
-from host.importers import open_recording
-from host.simulator import BodySimulator, builtin_scenario
+import numpy as np  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
+
+from host.analysis import analyze_file  # noqa: E402
+from host.analysis.run import BLOCK_S  # noqa: E402
+from host.importers import open_recording  # noqa: E402
+from host.simulator import BodySimulator, builtin_scenario  # noqa: E402
 
 SFREQ = 1000.0
 ACCEL_SFREQ = 100.0
