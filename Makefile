@@ -37,6 +37,8 @@ bench: $(BENCH_STAMP)
 	$(PY) tests/benchmarks/bench_link.py
 	$(PY) tests/benchmarks/bench_dsp.py
 	$(PY) tests/benchmarks/bench_detector.py
+	$(PY) tests/benchmarks/bench_pipeline.py
+	$(PY) tests/benchmarks/bench_store.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -11,9 +11,13 @@ NaNs and annotations instead of silently joining the signal.
 
 from __future__ import annotations
 
+import binascii
 import logging
+import struct
 from collections import deque
 from dataclasses import asdict, dataclass, field
+
+import numpy as np
 
 from host.errors import (
     CrcError,
@@ -25,10 +29,17 @@ from host.errors import (
 )
 from host.protocol.cobs import CobsError, cobs_decode
 from host.protocol.frames import (
+    BLOCK_HEADER_LEN,
+    CRC_LEN,
+    HEADER_LEN,
+    MAX_CHANNELS,
     MAX_ENCODED_LEN,
+    MAX_PAYLOAD_LEN,
+    PROTOCOL_VERSION,
     AccelFrame,
     Frame,
     FrameType,
+    SampleFormat,
     SamplesFrame,
     decode_payload,
 )
@@ -58,6 +69,17 @@ REORDER_WINDOW = 64
 LATE_WINDOW_US = 2_000_000
 #: How many reported sample gaps per stream are remembered for late frames to refill.
 GAP_MEMORY = 256
+
+# The fast path of sample frames: header and block header in one go (docs/protocol.md).
+_SAMPLE_HEAD = struct.Struct("<BBIQBBBI")
+_SAMPLE_DATA_OFFSET = HEADER_LEN + BLOCK_HEADER_LEN
+_SAMPLE_MIN_LEN = _SAMPLE_DATA_OFFSET + CRC_LEN
+_CRC = struct.Struct("<I")
+_SAMPLES = int(FrameType.SAMPLES)
+_ACCEL = int(FrameType.ACCEL)
+_INT16 = int(SampleFormat.INT16)
+_TYPE_NAMES = {t: t.name for t in FrameType}
+_BLOCK_FRAMES = (SamplesFrame, AccelFrame)
 
 
 @dataclass(frozen=True)
@@ -291,21 +313,28 @@ class StreamDecoder:
         """
         self.stats.bytes_received += len(data)
         out: list[DecoderItem] = []
-        start = 0
-        n = len(data)
-        while start < n:
-            end = data.find(b"\x00", start)
-            if end == -1:
-                self._append(data[start:], out)
-                break
-            self._append(data[start:end], out)
-            if self._overflowing:
+        if not data:
+            return out
+        # Every part but the last ends at a delimiter; the last is the start of a frame.
+        parts = bytes(data).split(b"\x00")
+        last = parts.pop()
+        limit = self.max_block_len
+        for part in parts:
+            if self._buffer or self._overflowing:
+                self._append(part, out)
+                if self._overflowing:
+                    self._overflowing = False
+                elif self._buffer:
+                    block = bytes(self._buffer)
+                    self._buffer.clear()
+                    self._block(block, out)
+            elif len(part) > limit:
+                self._append(part, out)  # rejected: too long
                 self._overflowing = False
-            elif self._buffer:
-                block = bytes(self._buffer)
-                self._buffer.clear()
-                self._block(block, out)
-            start = end + 1
+            elif part:
+                self._block(part, out)
+        if last:
+            self._append(last, out)
         return out
 
     def _append(self, chunk: bytes, out: list[DecoderItem]) -> None:
@@ -341,6 +370,12 @@ class StreamDecoder:
         out.append(DecodeIssue(kind, message, n_bytes))
 
     def _block(self, block: bytes, out: list[DecoderItem]) -> None:
+        unstuffed = _unstuff(block)
+        if unstuffed is not None:
+            fast = _sample_block_frame(unstuffed)
+            if fast is not None:
+                self._accept(fast, int.from_bytes(unstuffed[-4:], "little"), out)
+                return
         try:
             payload = cobs_decode(block)
         except CobsError as err:
@@ -366,9 +401,9 @@ class StreamDecoder:
             return
         stats = self.stats
         stats.frames_received += 1
-        name = frame.frame_type.name
+        name = _TYPE_NAMES[frame.frame_type]
         stats.frames_by_type[name] = stats.frames_by_type.get(name, 0) + 1
-        if isinstance(frame, SamplesFrame | AccelFrame):
+        if isinstance(frame, _BLOCK_FRAMES):
             if verdict == "late" and self._refill(frame):
                 out.append(LateFrame(frame))
                 return
@@ -508,6 +543,68 @@ def unwrap_index(value: int, expected: int) -> int:
 
 def _payload_crc(payload: bytes) -> int:
     return int.from_bytes(payload[-4:], "little")
+
+
+def _unstuff(block: bytes) -> bytearray | None:
+    """COBS-decode a block the fast way; None where :func:`cobs_decode` must decide.
+
+    A valid block of this protocol's size (under 254 bytes) is its payload, shifted by
+    one, with a 0x00 at every code byte after the first: the code bytes form a chain
+    from offset 0 (each one the distance to the next), which must end exactly at the
+    end of the block. Blocks with a 0xFF code (a run of 254 non-zero bytes), a 0x00
+    byte, or a broken chain go to the general decoder, which also names the error.
+    """
+    n = len(block)
+    if not n or b"\x00" in block:
+        return None
+    out = bytearray(block)
+    code = block[0]
+    i = code
+    while i < n:
+        if code == 0xFF:
+            return None
+        out[i] = 0
+        code = block[i]
+        i += code
+    if i != n:
+        return None
+    del out[0]
+    return out
+
+
+def _sample_block_frame(payload: bytearray) -> SamplesFrame | AccelFrame | None:
+    """Decode a valid int16 SAMPLES or ACCEL payload; None for anything else.
+
+    The common case of a live stream, the same result as :func:`decode_payload` with
+    fewer steps. Anything this does not accept (another type or format, a bad CRC, a
+    body that contradicts itself) goes to :func:`decode_payload`, which names the error.
+    """
+    n = len(payload)
+    if n < _SAMPLE_MIN_LEN or n > MAX_PAYLOAD_LEN:
+        return None
+    version, ftype, seq, timestamp_us, n_channels, fmt, n_times, first = _SAMPLE_HEAD.unpack_from(
+        payload
+    )
+    if (
+        version != PROTOCOL_VERSION
+        or fmt != _INT16
+        or not (ftype == _SAMPLES or ftype == _ACCEL)
+        or not 1 <= n_channels <= MAX_CHANNELS
+        or n_times == 0
+        or n != _SAMPLE_MIN_LEN + 2 * n_channels * n_times
+        or binascii.crc32(memoryview(payload)[: n - CRC_LEN])
+        != _CRC.unpack_from(payload, n - CRC_LEN)[0]
+    ):
+        return None
+    counts = np.frombuffer(payload, "<i2", n_channels * n_times, _SAMPLE_DATA_OFFSET)
+    cls = SamplesFrame if ftype == _SAMPLES else AccelFrame
+    return cls(
+        seq=seq,
+        timestamp_us=timestamp_us,
+        first_sample=first,
+        counts=counts.astype(np.int32).reshape(n_times, n_channels).T,
+        sample_format=SampleFormat.INT16,
+    )
 
 
 _KIND: dict[type[FrameError], str] = {

@@ -331,12 +331,24 @@ class ClockSync:
         Do not observe :class:`~host.protocol.LateFrame` items: they arrived after later
         frames and add nothing but a long delay.
         """
-        k = _check_int("first_sample", first_sample, "the unwrapped sample index")
-        d = _check_int("timestamp_us", timestamp_us, "device time in microseconds")
-        if d > _MAX_TIMESTAMP_US:
-            raise ConfigError(f"timestamp_us must be below 2**63 µs, got {timestamp_us}")
-        h = _check_host_time(host_time_s)
-        n = _check_int("n_times", n_times, "the number of samples in the frame", low=1)
+        if (
+            type(first_sample) is int
+            and type(timestamp_us) is int
+            and type(n_times) is int
+            and type(host_time_s) is float
+            and first_sample >= 0
+            and 0 <= timestamp_us <= _MAX_TIMESTAMP_US
+            and n_times >= 1
+            and math.isfinite(host_time_s)
+        ):
+            k, d, h, n = first_sample, timestamp_us, host_time_s, n_times  # all valid
+        else:
+            k = _check_int("first_sample", first_sample, "the unwrapped sample index")
+            d = _check_int("timestamp_us", timestamp_us, "device time in microseconds")
+            if d > _MAX_TIMESTAMP_US:
+                raise ConfigError(f"timestamp_us must be below 2**63 µs, got {timestamp_us}")
+            h = _check_host_time(host_time_s)
+            n = _check_int("n_times", n_times, "the number of samples in the frame", low=1)
         period_us = self._restart_period(restart, sfreq)
         if restart or self._last is None:
             self._begin(k, d, h - self.min_latency_s, n, period_us)
@@ -532,6 +544,16 @@ class ClockSync:
         ConfigError
             Before the first observation, or for a negative or non-integer index.
         """
+        if type(sample_index) is int and 0 <= sample_index <= _MAX_TIMESTAMP_US:
+            # One sample (the pipeline's case, twice per frame): the same arithmetic in
+            # Python floats, without the array round trip.
+            self._require_observation()
+            z = float(sample_index - self._k_ref)
+            s = self._sample_fit()
+            w = s.c + s.m * (z - s.xc)
+            xs = (float(self._ds_ref - self._d_ref) + z * self._period_us + w) * 1e-6
+            hf = self._host_fit()
+            return self._h_ref + (xs + hf.c + hf.m * (xs - hf.xc))
         k, scalar = _index_query("sample_index", sample_index)
         self._require_observation()
         x = self._sample_x(k)
@@ -570,6 +592,11 @@ class ClockSync:
         ConfigError
             Before the first observation, or for a negative or non-integer time.
         """
+        if type(timestamp_us) is int and 0 <= timestamp_us <= _MAX_TIMESTAMP_US:
+            self._require_observation()  # one time, in Python floats (as below)
+            xs = float(timestamp_us - self._d_ref) * 1e-6
+            hf = self._host_fit()
+            return self._h_ref + (xs + hf.c + hf.m * (xs - hf.xc))
         d, scalar = _index_query("timestamp_us", timestamp_us)
         self._require_observation()
         x = (d - self._d_ref).astype(np.float64) * 1e-6

@@ -469,6 +469,23 @@ def test_device_time_utc_agrees_with_the_sample_timeline() -> None:
     assert clock.sample_time_utc([int(k[0])]).shape == (1,)
 
 
+def test_one_time_queries_equal_the_array_queries_exactly() -> None:
+    # A Python int takes a scalar path; it must give the array path's result to the bit.
+    link = simulate_link(drift_ppm=80.0, duration_s=300.0, seed=23, adc_ppm=30.0)
+    clock = ClockSync(1000.0)
+    k_all, d_all, h_all = link.first_sample, link.timestamp_us, link.arrival_s
+    rng = np.random.default_rng(23)
+    for i, (k, d, h) in enumerate(zip(k_all.tolist(), d_all.tolist(), h_all.tolist(), strict=True)):
+        clock.observe(k, d, h, n_times=link.n_per_frame)
+        if i % 97:
+            continue
+        ks = [k, k + link.n_per_frame - 1, int(rng.integers(0, 2 * k + 1)), 0]
+        ds = [d, int(rng.integers(0, 2 * d + 1))]
+        assert [clock.sample_time_utc(q) for q in ks] == clock.sample_time_utc(ks).tolist()
+        assert [clock.device_time_utc(q) for q in ds] == clock.device_time_utc(ds).tolist()
+        assert clock.sample_time_utc(np.int64(ks[2])) == clock.sample_time_utc(ks[2])
+
+
 # ---------------------------------------------------------------------- batch = one by one
 @pytest.fixture(scope="module")
 def bursty_link() -> Link:
