@@ -55,6 +55,7 @@ from host.protocol.decoder import unwrap_index
 
 __all__ = [
     "ANALYSIS_BLOCK_S",
+    "MAX_ACCEL_BUFFER_S",
     "MAX_GAP_S",
     "MIN_SFREQ",
     "LiveDsp",
@@ -78,6 +79,9 @@ MAX_GAP_S = 600.0
 #: quality windows longer than the cleaning chain's latency, so the analyzer always holds
 #: cleaned signal beyond the last window it judged.
 ANALYSIS_BLOCK_S = 0.5
+#: Accelerometer samples are buffered until the next EMG block, but never more than this
+#: long (if the EMG stalls, the motion goes ahead of it, which the detector expects), s.
+MAX_ACCEL_BUFFER_S = 5.0
 
 #: How an episode's activity reads after its description.
 _ACTIVITY_PHRASES = {
@@ -246,6 +250,10 @@ class LiveDsp:
         self._block: list[NDArray[np.float64]] = []
         self._block_n = 0
         self._block_len = 1
+        # Accelerometer samples (g) not yet given to the analyzer: handed over in one call
+        # just before each EMG block (as ``spasmwatch analyze`` does), not frame by frame.
+        self._acc_block: list[NDArray[np.float64]] = []
+        self._acc_block_n = 0
         self._max_gap = round(MAX_GAP_S * sfreq)
 
     @classmethod
@@ -383,6 +391,7 @@ class LiveDsp:
         analyzer = self.analyzer
         assert analyzer is not None
         self._feed_block()
+        self._feed_accel()
         self._collect(analyzer.finish())
         self.analyzer = None
         self._acc_next = None
@@ -403,6 +412,7 @@ class LiveDsp:
         block = self._block[0] if len(self._block) == 1 else np.concatenate(self._block, axis=1)
         self._block, self._block_n = [], 0
         analyzer = self.analyzer
+        self._feed_accel()
         self._collect(analyzer.feed_emg(block))
         total, count = analyzer.take_envelope()
         self._env_sum += total
@@ -410,6 +420,23 @@ class LiveDsp:
         if analyzer.last_quality is not None:
             self._last_quality = analyzer.last_quality
         self.mains_freq = analyzer.mains_freq
+
+    def _feed_accel(self) -> None:
+        """Give the buffered accelerometer samples to the analyzer (one call)."""
+        if not self._acc_block:
+            return
+        parts, self._acc_block, self._acc_block_n = self._acc_block, [], 0
+        if self.analyzer is None:
+            return
+        block = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        self._collect(self.analyzer.feed_accel(block))
+
+    def _buffer_accel(self, g: NDArray[np.float64]) -> None:
+        self._acc_block.append(g)
+        self._acc_block_n += g.shape[1]
+        assert self.accel_sfreq is not None
+        if self._acc_block_n >= MAX_ACCEL_BUFFER_S * self.accel_sfreq:
+            self._feed_accel()  # the EMG has stalled: motion ahead of it is fine
 
     def _skip_emg(self, target: int) -> None:
         """Advance the EMG to stream index ``target``: NaN over a gap, a restart if long."""
@@ -473,7 +500,7 @@ class LiveDsp:
             )
             self._end_analysis()
             return False
-        self._collect(self.analyzer.feed_accel(np.full((3, n), np.nan)))
+        self._buffer_accel(np.full((3, n), np.nan))
         self._acc_next = target
         return True
 
@@ -486,13 +513,13 @@ class LiveDsp:
         start = unwrap_index(first_sample, self._acc_next)
         if not self._skip_accel(start):
             return
-        analyzer, expected = self.analyzer, self._acc_next
+        expected = self._acc_next
         if start < expected:
             cut = expected - start  # already covered (overlap): keep only what is new
             if cut >= g.shape[1]:
                 return
             g = g[:, cut:]
-        self._collect(analyzer.feed_accel(g))
+        self._buffer_accel(g)
         self._acc_next = expected + g.shape[1]
 
     # ------------------------------------------------------------------ output
