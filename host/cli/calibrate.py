@@ -26,6 +26,7 @@ import numpy as np
 
 from dsp.calibration import REFERENCE_KINDS, Calibration
 from host.calibration import CalibrationError, CalibrationPlan, CalibrationProcedure, Prompt
+from host.cli._store_options import add_store_arguments
 from host.errors import ConfigError, TransportError
 from host.protocol import DeviceInfoFrame, SamplesFrame, StreamRestart
 from host.protocol.decoder import unwrap_index
@@ -55,12 +56,7 @@ def add_parser(subparsers: Any) -> None:
         help="serial:///dev/ttyACM0, ble://spasmwatch-1A2B, sim://calibration?speed=0, "
         "replay:///path/capture.sw1",
     )
-    parser.add_argument("--wearer", default="default", help="whose store (default: default)")
-    parser.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="folder of the stores (default: $SPASMWATCH_DATA_DIR or the user data folder)",
-    )
+    add_store_arguments(parser)
     parser.add_argument(
         "--kind",
         default=_DEFAULTS.kind,

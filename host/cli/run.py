@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dsp.calibration import Calibration
+from host.cli._store_options import add_store_arguments
 from host.errors import StorageError, StoreVersionError
 from host.pipeline.pipeline import Pipeline, PipelineSummary
 from host.storage import CalibrationRecord, RecordingStore, store_path
@@ -49,12 +50,7 @@ def add_parser(subparsers: Any) -> None:
         help="serial:///dev/ttyACM0, serial://VID:PID, sim://quick?speed=10, "
         "replay:///path/capture.sw1",
     )
-    parser.add_argument("--wearer", default="default", help="whose store (default: default)")
-    parser.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="folder of the stores (default: $SPASMWATCH_DATA_DIR or the user data folder)",
-    )
+    add_store_arguments(parser)
     parser.add_argument(
         "--duration", type=float, metavar="S", help="stop after this many seconds of signal"
     )

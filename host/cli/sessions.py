@@ -16,6 +16,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from host.cli._store_options import add_store_arguments
 from host.errors import ConfigError, StorageError
 from host.storage import RecordingStore, store_path
 
@@ -36,8 +37,7 @@ def add_parser(subparsers: Any) -> None:
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
     parser.add_argument("session", nargs="?", type=int, help="show this session")
-    parser.add_argument("--wearer", default="default", help="whose store (default: default)")
-    parser.add_argument("--data-dir", metavar="DIR", help="folder of the stores")
+    add_store_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
 
