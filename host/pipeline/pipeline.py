@@ -433,6 +433,19 @@ class Pipeline:
             self.summary.late_samples += n
             self.summary.missing_samples -= n
         self.summary.samples += n
+        hub = self.hub
+        if not late and hub.wants("emg"):
+            hub.publish(
+                "emg",
+                {
+                    "first_sample": index,
+                    "sfreq": info.emg_sfreq,
+                    "t0_utc_s": sync.sample_time_utc(index),
+                    "channels": info.channel_names,
+                    "volts": frame.counts * info.volts_per_count,
+                    "received_s": time.monotonic(),
+                },
+            )
         if self._writer is not None and self.summary.session_id is not None:
             t_start = sync.sample_time_utc(index)
             t_end = sync.sample_time_utc(index + n - 1)
@@ -454,6 +467,19 @@ class Pipeline:
         n = frame.counts.shape[1]
         index = self._acc.place(frame.first_sample, n, late=late)
         self.summary.accel_samples += n
+        hub = self.hub
+        if not late and hub.wants("accel"):
+            hub.publish(
+                "accel",
+                {
+                    "first_sample": index,
+                    "sfreq": info.accel_sfreq,
+                    "t0_utc_s": sync.device_time_utc(frame.timestamp_us),
+                    "channels": ("x", "y", "z"),
+                    "g": frame.counts * info.accel_g_per_count,
+                    "received_s": time.monotonic(),
+                },
+            )
         if self._writer is not None and self.summary.session_id is not None:
             t_start = sync.device_time_utc(frame.timestamp_us)
             t_end = t_start + (n - 1) / info.accel_sfreq

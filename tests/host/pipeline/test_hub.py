@@ -47,3 +47,27 @@ async def test_waiting_subscriber_wakes_on_publish() -> None:
 def test_bad_buffer_length() -> None:
     with pytest.raises(ConfigError, match="maxlen must be at least 1"):
         LiveHub(maxlen=0)
+
+
+async def test_signal_topics_reach_only_the_subscribers_that_ask_for_them() -> None:
+    hub = LiveHub()
+    events = hub.subscribe()
+    assert hub.wants("status")
+    assert not hub.wants("emg")
+    scope = hub.subscribe(signals=["emg"])
+    assert hub.wants("emg")
+    assert not hub.wants("accel")
+    hub.publish("emg", {"i": 0})
+    hub.publish("accel", {"i": 1})
+    hub.publish("status", {"i": 2})
+    events.close()
+    scope.close()
+    assert [m.topic async for m in events] == ["status"]
+    assert [m.topic async for m in scope] == ["emg", "status"]
+    assert "emg" not in hub.latest
+    assert not hub.wants("emg")
+
+
+def test_unknown_signal_topic() -> None:
+    with pytest.raises(ConfigError, match=r"unknown signal topic.*'volts'"):
+        LiveHub().subscribe(signals=["volts"])

@@ -54,6 +54,36 @@ async def test_sim_session_is_stored_whole_with_its_episodes(tmp_path: Path) -> 
     assert "episode" in topics
 
 
+async def test_live_signal_messages_carry_exactly_what_is_stored(tmp_path: Path) -> None:
+    path = tmp_path / "w.sqlite3"
+    hub = LiveHub()
+    scope = hub.subscribe(maxlen=100_000, signals=["emg", "accel"])
+    pipeline = Pipeline(
+        open_transport("sim://quick?speed=0"),
+        open_store=lambda: RecordingStore.open(path),
+        hub=hub,
+    )
+    summary = await pipeline.run(duration_s=5.0)
+    scope.close()
+    messages = [m async for m in scope]
+    emg = [m.payload for m in messages if m.topic == "emg"]
+    accel = [m.payload for m in messages if m.topic == "accel"]
+    assert [p["first_sample"] for p in emg] == sorted(p["first_sample"] for p in emg)
+    volts = np.concatenate([p["volts"] for p in emg], axis=1)
+    assert volts.shape == (2, summary.samples)
+    assert emg[0]["sfreq"] > 0
+    assert len(emg[0]["channels"]) == 2
+    g = np.concatenate([p["g"] for p in accel], axis=1)
+    assert g.shape == (3, summary.accel_samples)
+    with RecordingStore.open(path, readonly=True) as store:
+        (session,) = store.list_sessions()
+        np.testing.assert_allclose(store.read_emg(session.id).data, volts, rtol=1e-12)
+        np.testing.assert_allclose(store.read_accel(session.id).data, g, rtol=1e-12)
+        first_us = store.read_emg(session.id).t_start_us
+        assert first_us is not None
+    assert abs(emg[0]["t0_utc_s"] * 1e6 - first_us) <= 1
+
+
 async def test_contraction_in_progress_at_the_end_is_stored(tmp_path: Path) -> None:
     """The quick scenario's left tonic spasm runs 5-13 s; stopping at 11 s closes it."""
     path = tmp_path / "w.sqlite3"
