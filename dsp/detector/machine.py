@@ -77,6 +77,16 @@ _REBASE_SETTLE_S = 2.0
 #: between lying, sitting and standing stay within about 1-3 times rest (Callaghan &
 #: McGill 2001; O'Sullivan et al. 2002).
 _REBASE_MAX_RATIO = 3.0
+#: A stretch without motion estimates shorter than this is bridged: the trunk is taken to
+#: be doing what it did before, so a movement that a short gap in the link interrupts
+#: still ends in a relearning. The stretch is the gap plus the motion estimate's warm-up
+#: after it (about 1.5 s). After a longer one nothing is relearnt until the next
+#: movement, s.
+_REBASE_BRIDGE_S = 3.0
+#: At least this fraction of a relearning window must hold usable EMG.
+_REBASE_MIN_USABLE = 0.5
+#: Motion codes of the rest relearning.
+_MV_START, _MV_STILL, _MV_MOVING, _MV_GAP = -1, 0, 1, 2
 #: Peak contrast over rest a brief activation needs to count as a twitch.
 _TWITCH_STRENGTH = 3.0
 #: Median frequency is measured over at most this much of an episode, s.
@@ -236,9 +246,11 @@ class SpasmDetector:
         self._fine = History(self.n_channels, cap)
         self._clean = History(self.n_channels, round(_CLEANED_S * self.sfreq), dtype=np.float32)
         self._art = History(1, cap, fill=0.0)
+        # 1 where a bin holds an unusable sample of the channel (a gap, electrode off).
+        self._bad = History(self.n_channels, cap, fill=0.0)
         self._tail_clean = np.empty((self.n_channels, 0))
         self._tail_env = np.empty((self.n_channels, 0))
-        self._tail_art = np.empty(0, dtype=bool)
+        self._tail_marks = np.empty((1 + self.n_channels, 0), dtype=bool)
         self._n = 0
         self._region: _Region | None = None
         self._ready: list[_Region] = []
@@ -246,8 +258,9 @@ class SpasmDetector:
         self._mdfs: list[float] = []
         self._last_rest = np.zeros(self.n_channels)
         self._rebase: list[tuple[int, int]] = []  # (window start, apply at), detector samples
-        self._mv_prev = 2  # 0 still, 1 moving, 2 no data
+        self._mv_prev = _MV_START  # 0 still, 1 moving, 2 no data (a gap), -1 before data
         self._mv_run_start = 0
+        self._mv_gap_from: int | None = None  # first frame of a run without data
         self._settle_from: int | None = None
         self.n_rebases = 0
         if self.motion is not None:
@@ -320,12 +333,13 @@ class SpasmDetector:
             raise ValueError(
                 f"cleaned must have the shape of envelope {env.shape}, got {clean.shape}"
             )
+        ok = check_mask(usable, env.shape)
         self._push_history(
             env,
             clean,
             None if artefact is None else check_mask(artefact, env.shape, name="artefact"),
+            None if usable is None else ok,
         )
-        ok = check_mask(usable, env.shape)
         acts: list[Activation] = []
         pos = 0
         n = env.shape[1]
@@ -365,13 +379,15 @@ class SpasmDetector:
         env: NDArray[np.float64],
         clean: NDArray[np.float64],
         artefact: NDArray[np.bool_] | None,
+        ok: NDArray[np.bool_] | None,
     ) -> None:
         self._clean.push(clean.astype(np.float32))
-        art: NDArray[np.bool_] = (
-            np.zeros(env.shape[1], dtype=bool)
-            if artefact is None
-            else np.asarray(artefact.any(axis=0), dtype=bool)
-        )
+        # Row 0: an artefact on any channel; rows 1..: the channel's sample is unusable.
+        marks = np.zeros((1 + self.n_channels, env.shape[1]), dtype=bool)
+        if artefact is not None:
+            marks[0] = artefact.any(axis=0)
+        if ok is not None:
+            np.logical_not(ok, out=marks[1:])
         # Complete the bin left open by the previous block (a few samples joined), then
         # take the whole bins of this block in place.
         head = 0
@@ -379,38 +395,48 @@ class SpasmDetector:
             head = min(self._bin - self._tail_clean.shape[1], env.shape[1])
             self._tail_env = np.concatenate([self._tail_env, env[:, :head]], axis=1)
             self._tail_clean = np.concatenate([self._tail_clean, clean[:, :head]], axis=1)
-            self._tail_art = np.concatenate([self._tail_art, art[:head]])
+            self._tail_marks = np.concatenate([self._tail_marks, marks[:, :head]], axis=1)
             if self._tail_clean.shape[1] < self._bin:
                 return
-            self._push_bins(self._tail_env, self._tail_clean, self._tail_art)
+            self._push_bins(self._tail_env, self._tail_clean, self._tail_marks)
         n_bins = (env.shape[1] - head) // self._bin
         used = head + n_bins * self._bin
         if n_bins:
-            self._push_bins(env[:, head:used], clean[:, head:used], art[head:used])
+            self._push_bins(env[:, head:used], clean[:, head:used], marks[:, head:used])
         self._tail_env = env[:, used:].copy()
         self._tail_clean = clean[:, used:].copy()
-        self._tail_art = art[used:].copy()
+        self._tail_marks = marks[:, used:].copy()
 
     def _push_bins(
-        self, env: NDArray[np.float64], clean: NDArray[np.float64], art: NDArray[np.bool_]
+        self, env: NDArray[np.float64], clean: NDArray[np.float64], marks: NDArray[np.bool_]
     ) -> None:
         """Append whole bins (the lengths are multiples of the bin) to the histories."""
         n_bins = clean.shape[1] // self._bin
         self._env.push(env[:, self._bin - 1 :: self._bin])
         self._fine.push(fine_envelope(clean, self.sfreq))
-        if art.any():
-            binned = np.asarray(art.reshape(1, n_bins, self._bin).any(axis=2), dtype=np.float64)
-            self._art.push(binned)
+        if marks.any():
+            binned = np.asarray(
+                marks.reshape(marks.shape[0], n_bins, self._bin).any(axis=2), dtype=np.float64
+            )
+            self._art.push(binned[:1])
+            self._bad.push(binned[1:])
         else:
             self._art.push(np.zeros((1, n_bins)))
+            self._bad.push(np.zeros((self.n_channels, n_bins)))
 
     def _apply_rebase(self, win0: int, now: int) -> list[Activation]:
         """Relearn each channel's rest from ``win0 .. now`` if it looks like a tone change."""
-        window = self._env.get(*self._bins(win0, now))
+        b0, b1 = self._bins(win0, now)
+        window = self._env.get(b0, b1)
         if window.shape[1] == 0:
             return []
-        with np.errstate(all="ignore"):
-            level = np.nanmedian(window, axis=1)
+        bad = self._bad.get(b0, b1) > 0  # gaps and lost contact are not rest
+        if bad.any():
+            window[bad | (bad.mean(axis=1, keepdims=True) > 1.0 - _REBASE_MIN_USABLE)] = np.nan
+        level = np.full(window.shape[0], np.nan)
+        rows = ~np.isnan(window).all(axis=1)
+        if rows.any():
+            level[rows] = np.nanmedian(window[rows], axis=1)
         base = self.activation.baseline_v
         keep = np.isfinite(level) & np.isfinite(base) & (level <= _REBASE_MAX_RATIO * base)
         if not keep.any():
@@ -429,25 +455,40 @@ class SpasmDetector:
             | (np.asarray(frames.tilt_rate_deg_s) > _TILT_RATE_MOVING)
             | (np.asarray(frames.dynamic_g) > _DYNAMIC_MOVING_G)
         )
-        code = np.where(valid, moving.astype(np.int8), 2)
+        code = np.where(valid, moving.astype(np.int8), _MV_GAP)
         fs = self.motion.frame_s
         min_move = round(_REBASE_MIN_MOVE_S / fs)
         settle = round(_REBASE_SETTLE_S / fs)
         margin = round(_MOVEMENT_MARGIN_S / fs)
+        bridge = round(_REBASE_BRIDGE_S / fs)
         first = frames.first_frame
-        for i in np.flatnonzero(code != np.concatenate(([self._mv_prev], code[:-1]))):
+        prev = _MV_GAP if self._mv_gap_from is not None else self._mv_prev
+        for i in np.flatnonzero(code != np.concatenate(([prev], code[:-1]))):
             f = first + int(i)
-            # The run of self._mv_prev that started at self._mv_run_start ends at f.
-            if self._settle_from is not None and f >= self._settle_from + settle:
-                self._schedule(self._settle_from, margin, settle)
-            ended_move = self._mv_prev == 1 and f - self._mv_run_start >= min_move
-            self._settle_from = f if code[i] == 0 and ended_move else None
-            self._mv_run_start = f
-            self._mv_prev = int(code[i])
+            c = int(code[i])
+            if c == _MV_GAP:
+                if self._mv_prev != _MV_START:
+                    self._mv_gap_from = f  # decided when the data is back
+                continue
+            gap_from = self._mv_gap_from
+            self._mv_gap_from = None
+            if gap_from is not None and f - gap_from > bridge:
+                self._transition(gap_from, _MV_GAP, min_move, margin, settle)
+            if c != self._mv_prev:
+                self._transition(f, c, min_move, margin, settle)
         last = first + len(code) - 1
         if self._settle_from is not None and last >= self._settle_from + settle:
             self._schedule(self._settle_from, margin, settle)
             self._settle_from = None
+
+    def _transition(self, f: int, code: int, min_move: int, margin: int, settle: int) -> None:
+        """End the run of ``self._mv_prev`` (begun at ``self._mv_run_start``) at ``f``."""
+        if self._settle_from is not None and f >= self._settle_from + settle:
+            self._schedule(self._settle_from, margin, settle)
+        ended_move = self._mv_prev == _MV_MOVING and f - self._mv_run_start >= min_move
+        self._settle_from = f if code == _MV_STILL and ended_move else None
+        self._mv_run_start = f
+        self._mv_prev = code
 
     def _schedule(self, settle_from: int, margin: int, settle: int) -> None:
         self._rebase.append(

@@ -1037,8 +1037,9 @@ class ClockSync:
         """Rebuild the fit from the run of rejected bins (the old bins disagree with it)."""
         assert self._reject_run_x is not None
         start = self._reject_run_x
-        run = [b.residual for b in self._bins if b.x >= start]
-        jump = float(np.median(run))
+        # Sparse bins are not gated (their residual is NaN): the jump is the gated ones'.
+        run = [b.residual for b in self._bins if b.x >= start and math.isfinite(b.residual)]
+        jump = float(np.median(run)) if run else math.nan
         logger.warning(
             "every bin for %.0f s disagreed with the device->UTC fit by about %+.3f s "
             "(host clock step, or a lasting change of delivery delay): refitting from them",

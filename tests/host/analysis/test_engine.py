@@ -205,3 +205,27 @@ def test_bug_result_with_accelerometer_depends_on_the_block_size(
         sizes = [int(s) for s in rng.integers(100, 20_000, size=200)]
         other, _ = feed(emg, accel, sizes)
         assert key(other) == key(reference), seed
+
+
+@pytest.mark.parametrize("gap_s", [(69.5, 69.8), (68.0, 68.4)])
+def test_a_short_gap_at_the_end_of_a_posture_change_keeps_the_next_spasms(
+    quick: tuple[NDArray[np.float64], ...], gap_s: tuple[float, float]
+) -> None:
+    """The quick scenario stands up at 65-70 s and has myoclonic spasms at 74-78 s.
+
+    Standing raises the resting tone, which is relearnt once the trunk is still. A few
+    hundred milliseconds lost from the link (EMG and accelerometer) at the end of the
+    movement must neither cancel that relearning (the standing tone would then read as
+    one long contraction swallowing the spasms) nor relearn the rest from the gap.
+    """
+    emg, acc = quick[0][:, :100_000].copy(), quick[1][:, :10_000].copy()
+    g0, g1 = gap_s
+    emg[:, round(g0 * FS) : round(g1 * FS)] = np.nan
+    acc[:, round(g0 * FA) : round(g1 * FA)] = np.nan
+    episodes, _ = feed(emg, acc, [500])
+    spasms = [e for e in episodes if e.involuntary and e.kind != "twitch"]
+    assert not [e for e in spasms if g0 <= e.start_s < 73.5]
+    near = [e for e in spasms if e.start_s < 78.0 and e.end_s > 74.0]
+    assert near
+    assert abs(near[0].start_s - 74.0) < 0.5
+    assert all(e.end_s < 80.0 for e in near)
