@@ -107,6 +107,7 @@ class EpisodeAnalyzer:
             else None
         )
         self.mains_freq = mains_freq
+        self._mains_fed = 0  # samples given to the mains detector since its reset
         self.quality = SignalQuality(
             self.sfreq,
             n_channels,
@@ -196,17 +197,33 @@ class EpisodeAnalyzer:
             self.quality.reset()
             if self.mains is not None:
                 self.mains.reset()
+                self._mains_fed = 0
         seg = self._seg_start
+        # The notch follows the mains decision from the sample after the window that made
+        # it (not from the next block), so the block size does not matter.
+        changes: list[tuple[int, float]] = []
         for lo, hi in self._mains_spans(first, raw.shape[1]):
             assert self.mains is not None
+            fed = self._mains_fed
             for report in self.mains.process(raw[:, lo:hi]):
                 if report.mains_freq is not None and report.mains_freq != self.mains_freq:
                     self.mains_freq = report.mains_freq
-                    self.chain.set_mains(report.mains_freq)
+                    changes.append((lo + report.end_sample - fed, report.mains_freq))
                     logger.info("mains at %g Hz: notch on", report.mains_freq)
-        out = self.chain.process(raw)
+            self._mains_fed += hi - lo
+        out = self.chain.process(raw[:, : changes[0][0]] if changes else raw)
         first_out = seg + out.first_sample
         cleaned, envelope = out.cleaned, out.envelope
+        if changes:
+            pieces_c, pieces_e = [cleaned], [envelope]
+            bounds = [at for at, _ in changes[1:]] + [raw.shape[1]]
+            for (at, freq), stop in zip(changes, bounds, strict=True):
+                self.chain.set_mains(freq)
+                more = self.chain.process(raw[:, at:stop])
+                pieces_c.append(more.cleaned)
+                pieces_e.append(more.envelope)
+            cleaned = np.concatenate(pieces_c, axis=1)
+            envelope = np.concatenate(pieces_e, axis=1)
         if first_out < seg:  # the chain's pre-roll after a restart: not signal
             cut = min(seg - first_out, cleaned.shape[1])
             cleaned, envelope, first_out = cleaned[:, cut:], envelope[:, cut:], first_out + cut

@@ -58,6 +58,7 @@ __all__ = [
     "MAX_ACCEL_BUFFER_S",
     "MAX_GAP_S",
     "MIN_SFREQ",
+    "REPLAY_BLOCK_S",
     "LiveDsp",
     "activity_phrase",
     "channel_sides",
@@ -79,6 +80,11 @@ MAX_GAP_S = 600.0
 #: quality windows longer than the cleaning chain's latency, so the analyzer always holds
 #: cleaned signal beyond the last window it judged.
 ANALYSIS_BLOCK_S = 0.5
+#: The same for a recording replayed at full speed, where nobody waits for the live
+#: state: longer blocks cost less per second of signal (a 24 h replay spends about 40 %
+#: less in the dsp stage than at 0.5 s), and the episodes are the same, s. (Blocks of
+#: several seconds are not: see "Block size" in docs/detector.md.)
+REPLAY_BLOCK_S = 2.0
 #: Accelerometer samples are buffered until the next EMG block, but never more than this
 #: long (if the EMG stalls, the motion goes ahead of it, which the detector expects), s.
 MAX_ACCEL_BUFFER_S = 5.0
@@ -185,6 +191,10 @@ class LiveDsp:
         The wearer's calibration (``spasmwatch calibrate``): episode amplitudes in %MVC
         (or %RVC) instead of µV. One made for another number of channels is not used (a
         warning is logged).
+    block_s : float
+        The EMG is processed in blocks of about this long, s: the live state lags the
+        signal by up to a block. :data:`ANALYSIS_BLOCK_S` for a live link,
+        :data:`REPLAY_BLOCK_S` for a replay at full speed.
 
     Attributes
     ----------
@@ -207,8 +217,12 @@ class LiveDsp:
         *,
         detect: bool = True,
         calibration: Calibration | None = None,
+        block_s: float = ANALYSIS_BLOCK_S,
     ) -> None:
+        if not 0 < block_s <= MAX_ACCEL_BUFFER_S:
+            raise ConfigError(f"block_s must be in (0, {MAX_ACCEL_BUFFER_S:g}] s, got {block_s!r}")
         self.info = info
+        self.block_s = float(block_s)
         sfreq, n = info.emg_sfreq, info.n_channels
         if calibration is not None and calibration.n_channels != n:
             logger.warning(
@@ -224,6 +238,7 @@ class LiveDsp:
             sfreq, n, h_freq=min(DEFAULT_H_FREQ, MAX_EDGE_FRACTION * sfreq / 2)
         )
         self.mains = MainsDetector(sfreq, n)
+        self._mains_fed = 0  # samples given to the mains detector since its reset
         self.quality = self._new_quality(mains_freq=None)
         self.mains_freq: float | None = None
         self.resets = 0
@@ -255,6 +270,10 @@ class LiveDsp:
         self._acc_block: list[NDArray[np.float64]] = []
         self._acc_block_n = 0
         self._max_gap = round(MAX_GAP_S * sfreq)
+        # Without the detector, the status front end's EMG, processed a block at a time.
+        self._fe_block: list[NDArray[np.float64]] = []
+        self._fe_block_n = 0
+        self._fe_block_len = max(round(self.block_s * sfreq), 1)
 
     @classmethod
     def for_device(cls, info: DeviceInfoFrame | None) -> LiveDsp | None:
@@ -275,7 +294,10 @@ class LiveDsp:
                 # The analyzer's own cleaning, mains and quality feed the status too.
                 self._analyse_emg(item.first_sample, volts)
             else:
-                self._process(volts)
+                self._fe_block.append(volts)
+                self._fe_block_n += volts.shape[1]
+                if self._fe_block_n >= self._fe_block_len:
+                    self._flush_front_end()
         elif isinstance(item, AccelFrame):
             if self.accel_sfreq is not None and item.n_channels == 3:
                 g = item.counts.astype(np.float64) * self.info.accel_g_per_count
@@ -319,6 +341,7 @@ class LiveDsp:
         """
         if self.analyzer is not None:
             self._end_analysis()
+        self._flush_front_end()
         self._next = None
         return self.take_episodes()
 
@@ -336,19 +359,41 @@ class LiveDsp:
             ch_names=info.channel_names,
         )
 
+    def _flush_front_end(self) -> None:
+        """Process the front end's buffered EMG (without the detector)."""
+        if not self._fe_block:
+            return
+        parts, self._fe_block, self._fe_block_n = self._fe_block, [], 0
+        self._process(parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1))
+
     def _reset(self) -> None:
+        self._flush_front_end()  # the signal before the gap or restart
         self.chain.reset()
         self.mains.reset()
+        self._mains_fed = 0
         self.quality.reset()
         self.resets += 1
         # The notch setting survives the reset; the detector decides again.
 
     def _process(self, volts: NDArray[np.float64]) -> None:
+        # Each stage switches to a new mains decision at the sample after the window that
+        # made it, whatever the block size.
+        fed = self._mains_fed
+        self._mains_fed += volts.shape[1]
+        pos = 0
         for report in self.mains.process(volts):
             if report.mains_freq is not None and report.mains_freq != self.mains_freq:
+                at = min(max(report.end_sample - fed, pos), volts.shape[1])
+                self._front_end(volts[:, pos:at])
+                pos = at
                 self.mains_freq = report.mains_freq
                 self.chain.set_mains(report.mains_freq)
                 self.quality = self._new_quality(report.mains_freq)
+        self._front_end(volts[:, pos:])
+
+    def _front_end(self, volts: NDArray[np.float64]) -> None:
+        if not volts.shape[1]:
+            return
         out = self.chain.process(volts)
         if out.envelope.shape[1]:
             self._env_sum += out.envelope.sum(axis=1)
@@ -382,7 +427,7 @@ class LiveDsp:
         self._acc_next = None
         # Whole quality windows, longer than the chain's latency, about ANALYSIS_BLOCK_S.
         window = analyzer.quality.n_window
-        need = max(ANALYSIS_BLOCK_S * self.sfreq, analyzer.chain.latency_samples + 1)
+        need = max(self.block_s * self.sfreq, analyzer.chain.latency_samples + 1)
         self._block_len = window * math.ceil(need / window)
         return analyzer
 
@@ -614,6 +659,7 @@ class LiveDsp:
             tick, in order) and ``detector`` (:meth:`live_state`).
         """
         names = self.info.channel_names
+        self._flush_front_end()
         envelope: dict[str, float] = {}
         if self._env_n:
             self._last_env = self._env_sum / self._env_n

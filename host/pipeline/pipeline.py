@@ -44,7 +44,7 @@ from dsp.calibration import Calibration
 from dsp.detector import Episode
 from host.errors import StorageError, StorageFullError, UnsupportedVersionError
 from host.pipeline.hub import LiveHub
-from host.pipeline.live_dsp import LiveDsp, episode_record
+from host.pipeline.live_dsp import ANALYSIS_BLOCK_S, REPLAY_BLOCK_S, LiveDsp, episode_record
 from host.pipeline.writer import StoreWriter
 from host.protocol import (
     PROTOCOL_VERSION,
@@ -385,7 +385,13 @@ class Pipeline:
             return
         self._info = info
         self._sync = ClockSync(info.emg_sfreq)
-        self._dsp = LiveDsp(info, detect=self._detect, calibration=self.calibration)
+        self._dsp = LiveDsp(
+            info,
+            detect=self._detect,
+            calibration=self.calibration,
+            # A replay at full speed has no live viewer waiting for each half second.
+            block_s=REPLAY_BLOCK_S if _full_speed(self.transport) else ANALYSIS_BLOCK_S,
+        )
         if self._writer is not None:
             started = (
                 time.time()
@@ -597,6 +603,11 @@ class Pipeline:
                 logger.error("could not end session %s: %s", session, exc)
         await writer.close()
         self.summary.extra["store_operations"] = writer.operations
+
+
+def _full_speed(transport: Transport) -> bool:
+    """Whether ``transport`` plays a recording or simulation back as fast as it can."""
+    return transport._lossless and getattr(transport, "_speed", None) == 0.0
 
 
 def _version_mismatch(url: str, received: int | None) -> str:

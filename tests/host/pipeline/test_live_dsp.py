@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from host.errors import ConfigError
 from host.pipeline.live_dsp import MAX_GAP_S, LiveDsp, channel_sides, episode_record
 from host.protocol import (
     AccelFrame,
@@ -248,3 +249,56 @@ def test_without_a_usable_channel_layout_only_the_status_runs() -> None:
     tick = live.tick()
     assert (tick["detector"], tick["episodes"], live.analyzer) == (None, [], None)
     assert set(tick["envelope_uv"]) == set(info.channel_names)
+
+
+def decoded_quick(seconds: float, lost_s: tuple[float, float]) -> list[Any]:
+    """The quick scenario's decoded items, with the frames of ``lost_s`` dropped."""
+    device = SimulatedDevice(builtin_scenario("quick"), DeviceConfig(), seed=1, autostart=True)
+    decoder = StreamDecoder()
+    items: list[Any] = []
+    frames = device.take_pending()
+    for _ in range(round(seconds / device.frame_period_s)):
+        frames += device.step()
+        for frame in frames:
+            if isinstance(frame, SamplesFrame | AccelFrame):
+                rate = 1000.0 if isinstance(frame, SamplesFrame) else 100.0
+                if lost_s[0] <= frame.first_sample / rate < lost_s[1]:
+                    continue
+            items.extend(decoder.feed(encode_frame(frame)))
+        frames = []
+    return items
+
+
+def run_items(items: list[Any], **kwargs: Any) -> tuple[LiveDsp, dict[str, Any]]:
+    live: LiveDsp | None = None
+    for item in items:
+        if isinstance(item, DeviceInfoFrame) and live is None:
+            live = LiveDsp(item, **kwargs)
+        if live is not None:
+            live.observe(item)
+    assert live is not None
+    live.finish()
+    return live, live.tick()
+
+
+def test_block_length_changes_neither_episodes_nor_status() -> None:
+    items = decoded_quick(90.0, lost_s=(69.5, 69.8))
+    short, _ = run_items(items, block_s=0.5)
+    long, _ = run_items(items, block_s=2.0)
+    assert [episode_record(e) for e in short.episodes] == [episode_record(e) for e in long.episodes]
+    assert any(e.involuntary for e in short.episodes)
+    # Without the detector, the status front end buffers the EMG too.
+    fine, fine_tick = run_items(items, detect=False, block_s=0.05)
+    coarse, coarse_tick = run_items(items, detect=False, block_s=2.0)
+    assert fine.resets == coarse.resets == 1
+    assert fine_tick["envelope_uv"] == coarse_tick["envelope_uv"]
+    assert fine_tick["envelope_uv"]["EMG L"] > 0
+    assert fine_tick["quality"] == coarse_tick["quality"]
+    assert fine.mains_freq == coarse.mains_freq == 50.0
+
+
+@pytest.mark.parametrize("block_s", [0.0, -1.0, 60.0])
+def test_block_length_out_of_range(block_s: float) -> None:
+    info = next(i for i in decoded_quick(0.1, lost_s=(0, 0)) if isinstance(i, DeviceInfoFrame))
+    with pytest.raises(ConfigError, match="block_s must be in"):
+        LiveDsp(info, block_s=block_s)
