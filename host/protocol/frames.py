@@ -60,6 +60,8 @@ __all__ = [
     "volts_per_count",
 ]
 
+_INT32 = np.dtype(np.int32)
+
 PROTOCOL_VERSION = 1
 HEADER_LEN = 14
 CRC_LEN = 4
@@ -193,7 +195,14 @@ class _BlockFrame:
     frame_type: ClassVar[FrameType]
 
     def __post_init__(self) -> None:
-        counts = np.asarray(self.counts)
+        counts = self.counts
+        if type(counts) is np.ndarray and counts.dtype == _INT32 and counts.ndim == 2:
+            # The decoder's case (fresh int32 counts), checked without the general path.
+            counts.flags.writeable = False
+            if type(self.sample_format) is not SampleFormat:
+                object.__setattr__(self, "sample_format", SampleFormat(self.sample_format))
+            return
+        counts = np.asarray(counts)
         if counts.ndim != 2:
             raise ProtocolError(
                 f"counts must have shape (n_channels, n_times), got shape {counts.shape}"
