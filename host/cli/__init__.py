@@ -33,6 +33,7 @@ _SUBCOMMANDS = (
     "demo",
     "analyze",
     "evaluate",
+    "export",
 )
 
 
