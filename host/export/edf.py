@@ -16,8 +16,12 @@ Decisions (``docs/export.md``):
   accelerometer, ends a file and the next run starts a new one. Every reader (pyedflib,
   edfio, MNE, spasmwatch's importer) then agrees on every sample's time.
 * Records last ``record_s`` (default 1 s, rounded to a whole number of samples of every
-  signal); the last part of a run shorter than a record is not written and counted in
-  :attr:`ExportResult.dropped_emg_samples`.
+  signal). The end of a run shorter than a record goes into a small file of its own
+  (``<name>_tail.edf``) holding one record of that duration, rounded down to the
+  finest duration with a whole number of samples of every signal (10 ms for 1 kHz EMG
+  and a 100 Hz accelerometer, 1 ms for the EMG alone). Only what even that cannot hold
+  is left out (the EMG after the run's last whole accelerometer period, < 10 ms),
+  counted exactly in :attr:`ExportResult.dropped_emg_samples`.
 * Raw data are written as the stored counts when the format is wide enough (EDF for
   int16, BDF for int24): the digital range is the ADC's, the physical range its scale.
   Otherwise (filtered data; int24 forced into EDF) the physical range is the data's
@@ -27,6 +31,7 @@ Decisions (``docs/export.md``):
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
@@ -40,6 +45,7 @@ from typing import BinaryIO, Literal, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
+from dsp.filterbank import EmgFilterBank
 from host.errors import ConfigError
 from host.export._files import check_output_dir, check_output_file, output_error
 from host.export.selection import (
@@ -52,6 +58,8 @@ from host.export.selection import (
     iter_chunks,
     make_filter,
     plan_runs,
+    read_stream,
+    stream_runs,
 )
 from host.storage import RecordingStore, SessionRecord, Stream
 
@@ -302,16 +310,7 @@ def choose_record_s(rates: Sequence[float], target_s: float = 1.0) -> Fraction:
     ConfigError
         If no such duration exists (rates without a common period below ``target_s``).
     """
-    fracs = [Fraction(r).limit_denominator(1_000_000) for r in rates]
-    # The smallest duration with an integer number of samples of every rate: 1 / gcd.
-    num = 0
-    den = 1
-    for f in fracs:
-        num = math.gcd(num * f.denominator, f.numerator * den)
-        den = den * f.denominator
-        g = math.gcd(num, den)
-        num, den = num // g, den // g
-    base = 1 / Fraction(num, den)
+    base = _base_period(rates)
     target = Fraction(target_s).limit_denominator(1_000_000)
     k = max(1, math.floor(target / base))
     for kk in range(k, 0, -1):
@@ -323,6 +322,19 @@ def choose_record_s(rates: Sequence[float], target_s: float = 1.0) -> Fraction:
         f"no EDF record duration fits the sampling rates {list(rates)}: each record must "
         "hold a whole number of samples of every signal and its duration fit 8 characters"
     )
+
+
+def _base_period(rates: Sequence[float]) -> Fraction:
+    """Return the shortest duration with whole samples at every rate (1 / their gcd), s."""
+    num = 0
+    den = 1
+    for rate in rates:
+        f = Fraction(rate).limit_denominator(1_000_000)
+        num = math.gcd(num * f.denominator, f.numerator * den)
+        den = den * f.denominator
+        g = math.gcd(num, den)
+        num, den = num // g, den // g
+    return 1 / Fraction(num, den)
 
 
 def _duration_text(record: Fraction) -> str | None:
@@ -545,8 +557,12 @@ class ExportResult:
     values : str
         Which values (raw or filtered, units), as stated in the files.
     dropped_emg_samples, dropped_accel_samples : int
-        Stored samples in the selection not written (EDF: the end of a run shorter than a
-        record; the part of a run where the other stream has a gap).
+        Stored samples in the selection not written: the part of a stream where the
+        other stream has a gap or has not started, and in EDF the last samples of a run
+        that no whole number of accelerometer periods can hold (at most 9 EMG samples at
+        1 kHz with a 100 Hz accelerometer, and at most 2 accelerometer samples, those the
+        alignment of the two streams puts after the end of the EMG; 0 without
+        accelerometer).
     max_accel_offset_us : int
         Largest offset between the first accelerometer and EMG sample of a file.
     extra_files : list of Path
@@ -584,12 +600,75 @@ def _channel_label(prefix: str, name: str) -> str:
 
 @dataclass
 class _Plan:
+    """One file to write: ``n_records`` records of ``record_s`` from the start of ``run``.
+
+    ``continues``: the file continues the previous one's run without a gap (the filter
+    keeps its state); ``tail``: it holds the end of a run shorter than a record.
+    """
+
     run: Run
     n_records: int
-    signals: list[EdfSignal]
+    record_s: Fraction
     spr: dict[str, int]
+    continues: bool = False
+    tail: bool = False
     path: Path = Path()
     annotations: list[Annotation] = field(default_factory=list)
+
+
+def _sample_time_us(store: RecordingStore, run: Run, stream: Stream, sample: int) -> int:
+    """Return the stored UTC time of one sample (as ``read_emg``/``read_accel`` give it)."""
+    return int(read_stream(store, run.session, stream, sample, sample + 1).times_us()[0])
+
+
+def _advance(store: RecordingStore, run: Run, n_emg: int, n_accel: int) -> Run:
+    """Return the rest of ``run`` after its first ``n_emg`` / ``n_accel`` samples."""
+    e0 = run.emg[0] + n_emg
+    t_emg = _sample_time_us(store, run, "emg", e0)
+    if run.accel is None:
+        return Run(run.session, (e0, run.emg[1]), None, t_emg)
+    a0 = run.accel[0] + n_accel
+    offset = 0
+    if a0 < run.accel[1]:
+        offset = _sample_time_us(store, run, "accel", a0) - t_emg
+    return Run(run.session, (e0, run.emg[1]), (a0, run.accel[1]), t_emg, offset)
+
+
+def _plan_run(
+    store: RecordingStore, run: Run, rates: Sequence[float], rec: Fraction
+) -> list[_Plan]:
+    """Cut a run into files of whole ``rec`` records and a tail file of one shorter record."""
+    fracs = [Fraction(r).limit_denominator(1_000_000) for r in rates]
+    accel = run.accel is not None
+
+    def fits(duration: Fraction) -> tuple[int, int, int]:
+        """Return the records of ``duration`` that the run holds and the samples per record."""
+        spr_e = int(duration * fracs[0])
+        spr_a = int(duration * fracs[-1]) if accel else 0
+        n = run.n_emg // spr_e
+        if accel:
+            n = min(n, run.n_accel // spr_a)
+        return n, spr_e, spr_a
+
+    plans: list[_Plan] = []
+    n_rec, spr_e, spr_a = fits(rec)
+    while n_rec > 0:
+        take = min(n_rec, MAX_RECORDS)
+        plans.append(_Plan(run, take, rec, {"emg": spr_e, "accel": spr_a}, bool(plans)))
+        n_rec -= take
+        if take * spr_e == run.n_emg:
+            return plans
+        run = _advance(store, run, take * spr_e, take * spr_a)
+    # The rest is shorter than a record: one record of its length, rounded down to a whole
+    # number of samples of every signal (and to a duration written in 8 characters).
+    base = _base_period(rates)
+    k, spr_e, spr_a = fits(base)
+    while k > 0 and _duration_text(base * k) is None:
+        k -= 1
+    if k > 0:
+        spr = {"emg": k * spr_e, "accel": k * spr_a}
+        plans.append(_Plan(run, 1, base * k, spr, bool(plans), bool(plans)))
+    return plans
 
 
 def _stream_signals(
@@ -600,6 +679,7 @@ def _stream_signals(
     spr: int,
     n_samples: int,
     bdf: bool,
+    bank: EmgFilterBank | None,
 ) -> list[EdfSignal]:
     session = run.session
     target = (-(1 << 23), (1 << 23) - 1) if bdf else (-32768, 32767)
@@ -627,7 +707,7 @@ def _stream_signals(
         p_hi = format_edf_number(high * per_count, round_up=True)
         ranges = [(p_lo, p_hi, low, high)] * len(names)
     else:
-        mins, maxs = _scan_range(store, run, stream, options, n_samples)
+        mins, maxs = _scan_range(store, run, stream, options, n_samples, bank)
         ranges = []
         for lo_v, hi_v in zip(mins, maxs, strict=True):
             if hi_v - lo_v < 1e-3:
@@ -647,13 +727,21 @@ def _stream_signals(
 
 
 def _scan_range(
-    store: RecordingStore, run: Run, stream: Stream, options: SignalOptions, n_samples: int
+    store: RecordingStore,
+    run: Run,
+    stream: Stream,
+    options: SignalOptions,
+    n_samples: int,
+    bank: EmgFilterBank | None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Minimum and maximum of every channel over what will be written (first pass)."""
+    """Minimum and maximum of every channel over what will be written (first pass).
+
+    The EMG filter runs on a copy of ``bank``, whose state the writing pass then uses.
+    """
     session = run.session
     s0 = run.emg[0] if stream == "emg" else (run.accel or (0, 0))[0]
     sfreq = session.sfreq if stream == "emg" else float(session.accel_sfreq or 1.0)
-    bank = make_filter(session, options) if stream == "emg" else None
+    bank = copy.deepcopy(bank) if stream == "emg" else None
     n_ch = session.n_channels if stream == "emg" else len(session.accel_channel_names)
     mins = np.full(n_ch, np.inf)
     maxs = np.full(n_ch, -np.inf)
@@ -672,16 +760,25 @@ def _scan_range(
     return mins, maxs
 
 
-def _output_paths(output: Path, n: int, suffix: str) -> list[Path]:
+def _output_paths(output: Path, plans: Sequence[_Plan], suffix: str) -> list[Path]:
+    """``<stem>.edf`` or ``<stem>_partNN.edf``; a tail file adds ``_tail`` to its part's stem."""
     if output.suffix.lower() in (".edf", ".bdf"):
         if output.suffix.lower() != suffix:
             raise ConfigError(
                 f"the output {output} ends in {output.suffix} but the export is "
                 f"{suffix[1:].upper()}: name it *{suffix} or choose the format explicitly"
             )
-        if n == 1:
-            return [output]
-        return [output.with_name(f"{output.stem}_part{i + 1:02d}{suffix}") for i in range(n)]
+        n_parts = sum(not p.tail for p in plans)
+        paths: list[Path] = []
+        part = 0
+        for plan in plans:
+            if plan.tail:
+                paths.append(paths[-1].with_name(f"{paths[-1].stem}_tail{suffix}"))
+                continue
+            part += 1
+            stem = output.stem if n_parts == 1 else f"{output.stem}_part{part:02d}"
+            paths.append(output.with_name(stem + suffix))
+        return paths
     raise ConfigError(f"give an output file name ending in {suffix}, got {output}")
 
 
@@ -752,7 +849,8 @@ def export_edf(
         What to export (:func:`~host.export.selection.select_sessions`).
     output : path-like
         File name ending in ``.edf`` or ``.bdf``; several runs are written as
-        ``<stem>_part01.edf``, ``<stem>_part02.edf``, ...
+        ``<stem>_part01.edf``, ``<stem>_part02.edf``, ...; the end of a run shorter
+        than a record as ``<stem>[_partNN]_tail.edf`` (one shorter record).
     fmt : {"auto", "edf", "bdf"}
         ``"auto"``: BDF+ when a stored stream is 24 bit, else EDF+.
     options : SignalOptions or None
@@ -779,8 +877,8 @@ def export_edf(
     Raises
     ------
     ConfigError
-        On an unwritable output, no complete record to write, or a value that does not
-        fit the file's range.
+        On an unwritable output, nothing to write (no gapless sample period of every
+        stream), or a value that does not fit the file's range.
     """
     options = options or SignalOptions()
     patient = patient or PatientInfo()
@@ -803,26 +901,16 @@ def export_edf(
         accel = with_accel and session.has_accel
         rates = [session.sfreq] + ([float(session.accel_sfreq or 0)] if accel else [])
         rec = choose_record_s(rates, record_s)
-        spr_e = int(rec * Fraction(session.sfreq).limit_denominator(1_000_000))
-        spr_a = int(rec * Fraction(rates[-1]).limit_denominator(1_000_000)) if accel else 0
         annotations += collect_annotations(store, piece)
+        # Every stored sample of the selection, so that what is left out is counted exactly.
+        stored_emg += sum(b - a for a, b in stream_runs(store, piece, "emg"))
+        if accel:
+            stored_acc += sum(b - a for a, b in stream_runs(store, piece, "accel"))
         for run in plan_runs(store, piece, with_accel=accel):
-            n_rec = run.n_emg // spr_e
-            if accel:
-                n_rec = min(n_rec, run.n_accel // spr_a)
-            stored_emg += run.n_emg
-            stored_acc += run.n_accel
-            while n_rec > 0:
-                take = min(n_rec, MAX_RECORDS)
-                plans.append(_Plan(run, take, [], {"emg": spr_e, "accel": spr_a}))
-                result.dropped_emg_samples -= take * spr_e
-                result.dropped_accel_samples -= take * spr_a
-                n_rec -= take
-                if n_rec:
-                    e0 = run.emg[0] + take * spr_e
-                    a = None if run.accel is None else (run.accel[0] + take * spr_a, run.accel[1])
-                    t0 = run.t_start_us + round(take * float(rec) * 1e6)
-                    run = Run(session, (e0, run.emg[1]), a, t0, run.accel_offset_us)
+            for plan in _plan_run(store, run, rates, rec):
+                plans.append(plan)
+                result.dropped_emg_samples -= plan.n_records * plan.spr["emg"]
+                result.dropped_accel_samples -= plan.n_records * plan.spr["accel"]
         result.max_accel_offset_us = max(
             [result.max_accel_offset_us] + [abs(p.run.accel_offset_us) for p in plans]
         )
@@ -830,21 +918,30 @@ def export_edf(
     result.dropped_accel_samples += stored_acc
     if not plans:
         raise ConfigError(
-            f"no complete {record_s:g} s data record to write: the selection holds less "
-            "than one record of gapless data in every stream"
+            "nothing to write: no gapless stretch of the selection holds a whole sample "
+            "period of every exported stream"
         )
-    paths = _output_paths(output, len(plans), suffix)
+    paths = _output_paths(output, plans, suffix)
     for path in paths:
         check_output_file(path, overwrite=overwrite)
     for plan, path in zip(plans, paths, strict=True):
         plan.path = path
     _assign_annotations(plans, annotations)
     result.values = options.describe(pieces[0].session.sfreq)
+    bank: EmgFilterBank | None = None
     for plan in plans:
+        if not plan.continues:  # a new run: the filter restarts, as after a gap live
+            bank = make_filter(plan.run.session, options)
         result.files.append(
-            _write_plan(store, plan, options, patient, recording, anonymize, bdf, width, record_s)
+            _write_plan(store, plan, options, patient, recording, anonymize, bdf, width, bank)
         )
         logger.info("wrote %s", plan.path)
+    if result.dropped_emg_samples or result.dropped_accel_samples:
+        logger.info(
+            "not written: %d EMG and %d accelerometer samples",
+            result.dropped_emg_samples,
+            result.dropped_accel_samples,
+        )
     return result
 
 
@@ -857,17 +954,16 @@ def _write_plan(
     anonymize: bool,
     bdf: bool,
     width: int,
-    record_s: float,
+    bank: EmgFilterBank | None,
 ) -> ExportedFile:
     run, session = plan.run, plan.run.session
     accel = run.accel is not None
-    rates = [session.sfreq] + ([float(session.accel_sfreq or 0)] if accel else [])
-    rec = choose_record_s(rates, record_s)
+    rec = plan.record_s
     spr_e, spr_a = plan.spr["emg"], plan.spr["accel"]
     n_emg, n_acc = plan.n_records * spr_e, plan.n_records * spr_a
-    signals = _stream_signals(store, run, "emg", options, spr_e, n_emg, bdf)
+    signals = _stream_signals(store, run, "emg", options, spr_e, n_emg, bdf, bank)
     if accel:
-        signals += _stream_signals(store, run, "accel", options, spr_a, n_acc, bdf)
+        signals += _stream_signals(store, run, "accel", options, spr_a, n_acc, bdf, None)
     start = datetime.fromtimestamp(run.t_start_us // 1_000_000, tz=UTC).replace(
         microsecond=run.t_start_us % 1_000_000
     )
@@ -895,7 +991,7 @@ def _write_plan(
             run.emg[0] + n_emg,
             options,
             chunk_samples=chunk_records * spr_e,
-            filter_bank=make_filter(session, options),
+            filter_bank=bank,
         )
         acc_iter: Iterator[object] = (
             iter_chunks(

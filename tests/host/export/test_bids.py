@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import mne
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -107,3 +108,26 @@ def test_checker_finds_problems(make_store: Any, tmp_path: Path) -> None:
     problems = validate_bids(root)
     assert any("lacks the required field EMGReference" in p for p in problems)
     assert any("SamplingFrequency must be a number" in p for p in problems)
+
+
+def test_bids_tail_file_is_a_run_of_its_own(make_store: Any, tmp_path: Path) -> None:
+    built = make_store()  # 20 s, a 2 s gap, 18 s
+    root = tmp_path / "ds"
+    # 0.3 s records: the first run ends 0.2 s after its last whole record.
+    result = _export(built, root, subject="01", record_s=0.3)
+    assert validate_bids(root) == []
+    assert result.dropped_emg_samples == 0
+    assert [f.n_emg_samples for f in result.files] == [19_800, 200, 18_000]
+    emg_dir = root / "sub-01" / "emg"
+    base = "sub-01_task-daily_run-"
+    tail = json.loads((emg_dir / f"{base}2_emg.json").read_text())
+    assert tail["RecordingDuration"] == pytest.approx(0.2)
+    raw = mne.io.read_raw_edf(emg_dir / f"{base}2_emg.edf", verbose="error")
+    assert raw.n_times == 200
+    # The gap's events (at 20 s) belong to the tail (19.8-20 s), the episode at 30.25 s to
+    # the run after the gap (from 22 s).
+    events2 = pd.read_csv(emg_dir / f"{base}2_events.tsv", sep="\t")
+    assert set(events2["trial_type"]) == {"gap", "link"}
+    assert np.allclose(events2["onset"], 0.2)
+    events3 = pd.read_csv(emg_dir / f"{base}3_events.tsv", sep="\t")
+    assert events3["onset"].tolist() == [8.25]

@@ -27,6 +27,8 @@ from host.export.selection import SignalOptions, select_sessions
 from host.importers.edf import read_edf_header
 from host.storage import RecordingStore
 
+T0_US = 1_714_550_400_123_456  # as the stores of conftest.py
+
 
 def _export(built: Any, out: Path, **kwargs: Any) -> Any:
     with RecordingStore.open(built.path, readonly=True) as store:
@@ -210,15 +212,26 @@ def test_int24_forced_into_edf_scales_never_clips(make_store: Any, tmp_path: Pat
     assert not (tmp_path / "x.edf").exists()
 
 
-def test_record_duration_and_dropped_tail(make_store: Any, tmp_path: Path) -> None:
+def test_record_duration_and_tail_file(make_store: Any, tmp_path: Path) -> None:
     built = make_store(n_seconds=40, gap_s=(20, 22))
     result = _export(built, tmp_path / "r.edf", record_s=0.3)
-    # 20 s and 18 s runs in 0.3 s records: 66 and 60 records, 0.2 s and 0 s left over.
-    assert [f.n_emg_samples for f in result.files] == [19_800, 18_000]
-    assert result.dropped_emg_samples == 200
-    assert result.dropped_accel_samples == 20
+    # 20 s and 18 s runs in 0.3 s records: 66 and 60 records; the 0.2 s left of the first
+    # run is a file of its own, one 0.2 s record.
+    assert [f.path.name for f in result.files] == [
+        "r_part01.edf",
+        "r_part01_tail.edf",
+        "r_part02.edf",
+    ]
+    assert [f.n_emg_samples for f in result.files] == [19_800, 200, 18_000]
+    assert [f.n_accel_samples for f in result.files] == [1_980, 20, 1_800]
+    assert result.dropped_emg_samples == 0
+    assert result.dropped_accel_samples == 0
+    assert result.files[1].t_start_us == result.files[0].t_start_us + 19_800_000
     with pyedflib.EdfReader(str(result.files[0].path)) as reader:
         assert reader.datarecord_duration == pytest.approx(0.3)
+    with pyedflib.EdfReader(str(result.files[1].path)) as reader:
+        assert reader.datarecord_duration == pytest.approx(0.2)
+        assert reader.datarecords_in_file == 1
 
 
 def test_without_accel_and_our_importer_agrees(make_store: Any, tmp_path: Path) -> None:
@@ -273,3 +286,209 @@ def test_tal_and_record_duration() -> None:
     assert choose_record_s([1000.0, 100.0], 0.05) == Fraction(1, 20)
     assert choose_record_s([250.0, 52.0], 0.7) == Fraction(1, 2)
     assert choose_record_s([1000.0, 100.0], 0.001) == Fraction(1, 100)
+
+
+# A store whose gapless stretches end mid-record, with a clock drift of 50 ppm (so a
+# file's start on a uniform grid would be wrong by up to 0.6 ms) and an accelerometer
+# that samples 4.5 ms after the EMG in the second stretch.
+_DRIFT = 1 + 50e-6
+# (EMG first sample, EMG samples, accelerometer first sample, samples, its offset in µs)
+_STRETCHES = (
+    (0, 12_347, 0, 1_235, 0),
+    (15_000, 12_504, 1_500, 1_250, 4_500),
+    (30_000, 400, 3_000, 40, 0),
+)
+
+
+def _build_mid_record(path: Path, *, accel: bool = True) -> tuple[Path, int]:
+    rng = np.random.default_rng(7)
+    with RecordingStore.open(path) as store:
+        sid = store.start_session(
+            source_url="sim://test",
+            sfreq=1000.0,
+            channel_names=["L", "R"],
+            emg_volts_per_count=0.195e-6,
+            sample_format="int16",
+            accel_sfreq=100.0 if accel else None,
+            accel_g_per_count=1 / 4096 if accel else None,
+            started_us=T0_US,
+        )
+        for e0, n_e, a0, n_a, offset_us in _STRETCHES:
+            for s in range(0, n_e, 1000):
+                m = min(1000, n_e - s)
+                t0 = T0_US + round((e0 + s) * 1000 * _DRIFT)
+                t1 = T0_US + round((e0 + s + m) * 1000 * _DRIFT)
+                store.append_emg(sid, e0 + s, rng.integers(-30_000, 30_000, (2, m)), t0, t1)
+            for s in range(0, n_a if accel else 0, 100):
+                m = min(100, n_a - s)
+                t0 = T0_US + offset_us + round((a0 + s) * 10_000 * _DRIFT)
+                t1 = T0_US + offset_us + round((a0 + s + m) * 10_000 * _DRIFT)
+                store.append_accel(sid, a0 + s, rng.integers(-8000, 8000, (3, m)), t0, t1)
+        store.commit()
+        # Markers inside the end of the first stretch and inside the short third one.
+        store.add_marker(T0_US + 12_200_000, "tail marker", session_id=sid)
+        store.add_marker(T0_US + 30_100_000, "short stretch marker", session_id=sid)
+        store.commit()
+        store.end_session(sid)
+    return path, sid
+
+
+def _export_path(path: Path, sid: int, out: Path, **kwargs: Any) -> Any:
+    with RecordingStore.open(path, readonly=True) as store:
+        return export_edf(store, select_sessions(store, session_id=sid), out, **kwargs)
+
+
+def _stored_path(path: Path, sid: int) -> tuple[Any, Any]:
+    with RecordingStore.open(path, readonly=True) as store:
+        accel = store.read_accel(sid) if store.session(sid).has_accel else None
+        return store.read_emg(sid), accel
+
+
+def _stretch_ends(valid: np.ndarray) -> np.ndarray:
+    """Index of the last sample of the gapless stretch holding each sample."""
+    last = np.flatnonzero(valid & ~np.append(valid[1:], False))
+    return last[np.searchsorted(last, np.arange(valid.size))]
+
+
+def _start_us(reader: pyedflib.EdfReader) -> int:
+    start = reader.getStartdatetime().replace(microsecond=0).timestamp()
+    return int(round(start) * 1_000_000 + reader.starttime_subsecond // 10)
+
+
+def test_every_sample_exported_when_stretches_end_mid_record(tmp_path: Path) -> None:
+    path, sid = _build_mid_record(tmp_path / "mid.sqlite3")
+    result = _export_path(path, sid, tmp_path / "m.edf")
+    emg, acc = _stored_path(path, sid)
+    emg_t, acc_t = emg.times_us(), acc.times_us()
+    emg_ok, acc_ok = ~np.isnan(emg.data[0]), ~np.isnan(acc.data[0])
+    emg_seen = np.zeros(emg_ok.size, dtype=int)
+    acc_seen = np.zeros(acc_ok.size, dtype=int)
+    names = [f.path.name for f in result.files]
+    assert names == [
+        "m_part01.edf",
+        "m_part01_tail.edf",
+        "m_part02.edf",
+        "m_part02_tail.edf",
+        "m_part03.edf",
+    ]
+    for exported in result.files:
+        with pyedflib.EdfReader(str(exported.path)) as reader:
+            # Each file starts at its first sample's stored time, to the microsecond.
+            start_us = _start_us(reader)
+            assert start_us == exported.t_start_us
+            i0 = int(np.searchsorted(emg_t, start_us))
+            assert emg_t[i0] == start_us
+            n_rec = reader.datarecords_in_file
+            duration = reader.datarecord_duration
+            assert n_rec * duration == pytest.approx(exported.duration_s)
+            if exported.path.name.endswith("_tail.edf") or "part03" in exported.path.name:
+                # One record as long as the rest, in whole 10 ms (1 kHz EMG, 100 Hz accel).
+                assert n_rec == 1
+                assert duration < 1.0
+                assert round(duration * 100) == pytest.approx(duration * 100)
+            for ch in range(2):
+                got = reader.readSignal(ch)
+                want = emg.data[ch, i0 : i0 + got.size] * 1e6
+                assert np.max(np.abs(got - want)) <= _resolution(reader, ch) / 2 + 1e-9
+            emg_seen[i0 : i0 + got.size] += 1
+            # The accelerometer starts at its sample nearest the first EMG sample.
+            j0 = int(np.argmin(np.abs(acc_t - start_us)))
+            assert abs(acc_t[j0] - start_us) <= 5_000
+            got = np.vstack([reader.readSignal(2 + k) for k in range(3)])
+            want = acc.data[:, j0 : j0 + got.shape[1]]
+            assert np.max(np.abs(got - want)) <= _resolution(reader, 2) / 2 + 1e-12
+            acc_seen[j0 : j0 + got.shape[1]] += 1
+    # Nothing twice, nothing from a gap.
+    assert emg_seen.max() == 1
+    assert acc_seen.max() == 1
+    assert not (emg_seen & ~emg_ok).any()
+    assert not (acc_seen & ~acc_ok).any()
+    # What is left out is counted exactly and lies at the very end of a stretch: fewer EMG
+    # samples than one accelerometer period (< 10 ms), at most 2 accelerometer samples.
+    emg_left = np.flatnonzero(emg_ok & (emg_seen == 0))
+    acc_left = np.flatnonzero(acc_ok & (acc_seen == 0))
+    assert result.dropped_emg_samples == emg_left.size
+    assert result.dropped_accel_samples == acc_left.size
+    assert emg_left.size > 0  # the first stretch: 12.347 s of EMG, 12.34 s of both
+    emg_end = _stretch_ends(emg_ok)
+    at_end = emg_end[emg_left] - emg_left < 10
+    for last in set(emg_end[emg_left[at_end]]):
+        assert np.count_nonzero(emg_end[emg_left[at_end]] == last) <= 9
+    # The rest: EMG at the start of a stretch before the accelerometer's first sample (the
+    # accelerometer of the second stretch starts 4.5 ms after the EMG).
+    first_acc = acc_t[np.flatnonzero(acc_ok & ~np.insert(acc_ok[:-1], 0, False))]
+    before = emg_left[~at_end]
+    assert before.size > 0
+    for i in before:
+        k = int(np.searchsorted(first_acc, emg_t[i]))
+        assert first_acc[k] - emg_t[i] <= 5_000
+        assert emg_seen[i + 1 : i + 6].any()  # a file starts right after
+    acc_end = _stretch_ends(acc_ok)
+    assert np.all(acc_end[acc_left] - acc_left < 2)
+    assert sum(f.n_emg_samples for f in result.files) + emg_left.size == emg_ok.sum()
+
+
+def test_mid_record_tails_read_by_mne_with_annotations(tmp_path: Path) -> None:
+    path, sid = _build_mid_record(tmp_path / "mid.sqlite3")
+    result = _export_path(path, sid, tmp_path / "m.edf")
+    emg, _ = _stored_path(path, sid)
+    emg_t = emg.times_us()
+    n_emg = 0
+    for exported in result.files:
+        raw = mne.io.read_raw_edf(exported.path, preload=True, verbose="error")
+        i0 = int(np.searchsorted(emg_t, exported.t_start_us))
+        got = raw.get_data(picks=[0, 1])
+        assert got.shape[1] == exported.n_emg_samples
+        assert np.max(np.abs(got - emg.data[:, i0 : i0 + got.shape[1]])) <= 0.1e-6
+        # MNE keeps whole seconds of the start (meas_date); the rest is in the file.
+        assert raw.info["meas_date"].timestamp() == exported.t_start_us // 1_000_000
+        n_emg += got.shape[1]
+        texts = set(raw.annotations.description)
+        if exported.path.name == "m_part01_tail.edf":
+            # The marker at 12.2 s lies in the tail (the whole records end at 12 s).
+            assert texts == {"marker: tail marker"}
+            onset = raw.annotations.onset[0]
+            want = (T0_US + 12_200_000 - exported.t_start_us) / 1e6
+            # MNE counts onsets from the first sample.
+            assert onset == pytest.approx(want, abs=1e-6)
+        elif exported.path.name == "m_part03.edf":
+            assert texts == {"marker: short stretch marker"}
+        else:
+            assert texts == set()
+    assert n_emg == sum(f.n_emg_samples for f in result.files)
+
+
+def test_mid_record_emg_only_loses_nothing(tmp_path: Path) -> None:
+    path, sid = _build_mid_record(tmp_path / "mid.sqlite3", accel=False)
+    result = _export_path(path, sid, tmp_path / "e.edf", with_accel=False)
+    emg, _ = _stored_path(path, sid)
+    assert result.dropped_emg_samples == 0
+    assert result.dropped_accel_samples == 0
+    assert sum(f.n_emg_samples for f in result.files) == np.count_nonzero(~np.isnan(emg.data[0]))
+    tail = result.files[1]
+    assert tail.path.name == "e_part01_tail.edf"
+    with pyedflib.EdfReader(str(tail.path)) as reader:
+        # The EMG alone divides any duration in ms: the tail is exact.
+        assert reader.datarecord_duration == pytest.approx(0.347)
+        assert reader.getNSamples()[0] == 347
+        assert _start_us(reader) == emg.times_us()[12_000]
+    raw = mne.io.read_raw_edf(tail.path, preload=True, verbose="error")
+    assert np.max(np.abs(raw.get_data() - emg.data[:, 12_000:12_347])) <= 0.1e-6
+
+
+def test_filtered_tail_continues_the_filter(tmp_path: Path) -> None:
+    path, sid = _build_mid_record(tmp_path / "mid.sqlite3")
+    options = SignalOptions(filtered=True, mains_freq=50.0)
+    result = _export_path(path, sid, tmp_path / "f.edf", options=options)
+    emg, _ = _stored_path(path, sid)
+    main, tail = result.files[0], result.files[1]
+    got, res = [], []
+    for exported in (main, tail):
+        with pyedflib.EdfReader(str(exported.path)) as reader:
+            got.append(reader.readSignal(0))
+            res.append(np.full(got[-1].size, _resolution(reader, 0)))
+    bank = EmgFilterBank(1000.0, 2, mains_freq=50.0)
+    n = main.n_emg_samples + tail.n_emg_samples
+    want = bank.process(emg.data[:, :n])[0] * 1e6
+    # One filter over the whole stretch, not restarted at the tail file.
+    assert np.all(np.abs(np.concatenate(got) - want) <= np.concatenate(res) / 2 + 1e-6)
