@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 #: Formats understood, as given to ``format=`` (``"tsv"`` is read as ``"csv"``).
-FORMATS = ("edf", "bdf", "csv", "tsv", "sw1")
+FORMATS = ("edf", "bdf", "csv", "tsv", "sw1", "wfdb")
 
 #: File extensions understood (case-insensitive) and the format each implies.
 SUFFIXES: dict[str, str] = {
@@ -56,6 +56,7 @@ SUFFIXES: dict[str, str] = {
     ".tsv": "csv",
     ".txt": "csv",
     ".sw1": "sw1",
+    ".hea": "wfdb",
 }
 
 ChannelSpec = Sequence[str | int]
@@ -373,8 +374,9 @@ def resolve_format(path: Path, format: str | None) -> str:
     if suffix not in SUFFIXES:
         raise RecordingError(
             f"{path}: unsupported file type {path.suffix or '(no extension)'!r}; supported "
-            f"formats are EDF/EDF+ (.edf), BDF/BDF+ (.bdf), CSV/TSV (.csv, .tsv, .txt) and "
-            f"spasmwatch captures (.sw1); give format= to read a file with another name"
+            f"formats are EDF/EDF+ (.edf), BDF/BDF+ (.bdf), CSV/TSV (.csv, .tsv, .txt), WFDB "
+            f"(.hea) and spasmwatch captures (.sw1); give format= to read a file with another "
+            f"name"
         )
     return SUFFIXES[suffix]
 
@@ -459,6 +461,10 @@ def open_recording(
             from host.importers.delimited import DelimitedReader
 
             return DelimitedReader(p, options, sfreq=sfreq)
+        if fmt == "wfdb":
+            from host.importers.wfdb import WfdbReader
+
+            return WfdbReader(p, options)
         from host.importers.capture import CaptureReader
 
         return CaptureReader(p, options)

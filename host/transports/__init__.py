@@ -1,8 +1,9 @@
 """Links to a device: one contract (:class:`Transport`), one module per backend.
 
 Backends: serial (:class:`SerialTransport`), the simulated wearable in process
-(:class:`~host.transports.sim.SimTransport`) and capture replay
-(:class:`~host.transports.replay.ReplayTransport`) and Bluetooth LE
+(:class:`~host.transports.sim.SimTransport`), capture replay
+(:class:`~host.transports.replay.ReplayTransport`), replay of recordings from other
+devices (:class:`~host.transports.recording_replay.RecordingReplayTransport`) and Bluetooth LE
 (:class:`~host.transports.ble.BleTransport`), chosen by URL with
 :func:`open_transport`.
 """
@@ -53,7 +54,6 @@ SUPPORTED_SCHEMES = ("serial", "sim", "replay", "ble")
 
 _SERIAL_OPTIONS = ("baudrate", "serial_number", "max_reconnect_s")
 _SIM_OPTIONS = ("speed", "seed", "clock_ppm", "loop")
-_REPLAY_OPTIONS = ("speed",)
 
 
 def _options(url: str, query: str, allowed: tuple[str, ...], scheme: str) -> dict[str, str]:
@@ -100,7 +100,10 @@ def open_transport(url: str) -> Transport:
           simulated wearable in process. Options: ``speed`` (real-time factor, 0 = as fast
           as possible; default 1), ``seed``, ``clock_ppm``, ``loop=1``.
         - ``replay:///path/to/capture.sw1``: a capture file played back. Option ``speed``
-          (default 0, as fast as possible).
+          (default 0, as fast as possible). ``replay:///path/to/rec.edf?emg=EMG1,EMG2``:
+          a recording from another device (EDF+/BDF+, CSV/TSV, WFDB ``.hea``) played
+          back as a device, with the channel options of
+          :func:`~host.transports.recording_replay.open_replay`.
         - ``ble://C0:98:E5:49:00:01`` or ``ble://spasmwatch-1A2B``: a wearable over
           Bluetooth LE, by address or advertised name. Options ``scan_timeout_s`` (10),
           ``connect_timeout_s`` (20), ``max_reconnect_s`` (default: retry for ever).
@@ -147,17 +150,9 @@ def open_transport(url: str) -> Transport:
             loop=_flag(url, options, "loop") if "loop" in options else False,
         )
     if scheme == "replay":
-        from host.transports.replay import ReplayTransport
+        from host.transports.recording_replay import open_replay
 
-        options = _options(url, parts.query, _REPLAY_OPTIONS, scheme)
-        target = netloc + path
-        if not target:
-            raise ConfigError(
-                f"Invalid transport URL {url!r}: expected a capture file "
-                "(replay:///path/to/capture.sw1)"
-            )
-        speed = _number(url, options, "speed", float) if "speed" in options else 0.0
-        return ReplayTransport(target, speed=speed)
+        return open_replay(url)
     options = _options(url, parts.query, _SERIAL_OPTIONS, scheme)
     kwargs: dict[str, Any] = {}
     if "baudrate" in options:

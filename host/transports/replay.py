@@ -68,7 +68,8 @@ class ReplayTransport(Transport):
         if self._path.suffix != CAPTURE_SUFFIX:
             raise ConfigError(
                 f"cannot replay {str(self._path)!r}: expected a capture file ending in "
-                f"{CAPTURE_SUFFIX} (recordings in EDF or CSV are read by 'spasmwatch analyze')"
+                f"{CAPTURE_SUFFIX} (recordings from other devices, EDF, BDF, CSV or WFDB, are "
+                "replayed by RecordingReplayTransport, which open_transport picks for them)"
             )
         if not (speed >= 0.0 and math.isfinite(speed)):
             raise ConfigError(f"speed must be a real-time factor >= 0 (0: full speed), got {speed}")
