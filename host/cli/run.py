@@ -61,6 +61,12 @@ def add_parser(subparsers: Any) -> None:
         help="ignore the wearer's calibration: episode amplitudes in uV, not %%MVC",
     )
     parser.add_argument(
+        "--lsl",
+        action="store_true",
+        help="stream live to Lab Streaming Layer: raw EMG, envelopes, accelerometer and "
+        "events (docs/lsl.md)",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="one JSON object per status line and at the end"
     )
     parser.set_defaults(func=run)
@@ -198,7 +204,13 @@ async def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(
                 f"amplitudes in uV ({why}; `spasmwatch calibrate` measures the wearer's %MVC)\n"
             )
-    summary = await pipeline.run(duration_s=args.duration)
+    if args.lsl:
+        from host.lsl import LslOutlet
+
+        async with LslOutlet.for_pipeline(pipeline):
+            summary = await pipeline.run(duration_s=args.duration)
+    else:
+        summary = await pipeline.run(duration_s=args.duration)
     if tty:
         sys.stderr.write("\n")
     _report(summary, str(path), as_json=args.json, calibration=_calibration_summary(loaded))

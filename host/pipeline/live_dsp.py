@@ -81,10 +81,10 @@ MAX_GAP_S = 600.0
 #: cleaned signal beyond the last window it judged.
 ANALYSIS_BLOCK_S = 0.5
 #: The same for a recording replayed at full speed, where nobody waits for the live
-#: state: longer blocks cost less per second of signal (a 24 h replay spends about 40 %
-#: less in the dsp stage than at 0.5 s), and the episodes are the same, s. (Blocks of
-#: several seconds are not: see "Block size" in docs/detector.md.)
-REPLAY_BLOCK_S = 2.0
+#: state: longer blocks cost less per second of signal, and the episodes are the same
+#: (on the 24 h benchmark day, identical at 0.5, 2 and 5 s), s. Blocks of a minute or
+#: more are not: see "Block size" in docs/detector.md.
+REPLAY_BLOCK_S = 5.0
 #: Accelerometer samples are buffered until the next EMG block, but never more than this
 #: long (if the EMG stalls, the motion goes ahead of it, which the detector expects), s.
 MAX_ACCEL_BUFFER_S = 5.0
