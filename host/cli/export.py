@@ -171,17 +171,20 @@ def _report(result: ExportResult) -> None:
     out.write(f"{result.format}: {result.values}\n")
     for f in result.files:
         start = datetime.fromtimestamp(f.t_start_us / 1e6, tz=UTC).isoformat()
+        only = ", EMG only" if f.n_accel_samples == 0 and result.with_accel else ""
         out.write(
-            f"  {f.path}  session {f.session_id}, from {start}, {f.duration_s:.3f} s, "
-            f"{f.n_annotations} annotations\n"
+            f"  {f.path}  session {f.session_id}, from {start}, {f.duration_s:.3f} s"
+            f"{only}, {f.n_annotations} annotations\n"
         )
     for extra in result.extra_files:
         out.write(f"  {extra}\n")
-    if result.dropped_emg_samples or result.dropped_accel_samples:
+    if result.dropped_emg_samples:
+        out.write(f"not written: {result.dropped_emg_samples} EMG samples\n")
+    if result.dropped_accel_samples:
         out.write(
-            f"not written: {result.dropped_emg_samples} EMG and "
-            f"{result.dropped_accel_samples} accelerometer samples at the ends of gapless "
-            "runs (shorter than an EDF record, or where the other stream has a gap)\n"
+            f"not written: {result.dropped_accel_samples} accelerometer samples (where the "
+            "EMG has a gap, in short stretches between accelerometer gaps, or after the "
+            "last whole accelerometer period of a stretch)\n"
         )
     if result.max_accel_offset_us:
         out.write(

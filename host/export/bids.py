@@ -229,7 +229,8 @@ def export_bids(
             raise ConfigError(f"{data_path} exists: pass overwrite=True (--overwrite)")
         exported.path.replace(data_path)
         session = next(p.session for p in pieces if p.session.id == exported.session_id)
-        accel = with_accel and session.has_accel
+        # An EMG-only file (the accelerometer missing there) lists the EMG channels only.
+        accel = with_accel and session.has_accel and exported.n_accel_samples > 0
         n_emg = session.n_channels
         channels: list[list[Any]] = [
             [

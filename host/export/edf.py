@@ -12,16 +12,22 @@ number of samples of every signal, little-endian two's complement integers of 16
 
 Decisions (``docs/export.md``):
 
-* **One EDF+C file per contiguous run** (no EDF+D): a link gap, in the EMG or the
-  accelerometer, ends a file and the next run starts a new one. Every reader (pyedflib,
-  edfio, MNE, spasmwatch's importer) then agrees on every sample's time.
+* **One EDF+C file per run** (no EDF+D): a gap in the EMG ends a file and the next
+  stretch starts a new one. Where only the accelerometer is missing (its gap, its later
+  start, its earlier end) the EMG goes on in an EMG-only file, so that every stored EMG
+  sample is written; the accelerometer gap is an annotation. EDF+D cannot say "this
+  signal is missing while that one goes on" (a record holds every signal), and every
+  reader (pyedflib, edfio, MNE, spasmwatch's importer) agrees on every sample's time in
+  a set of EDF+C files.
 * Records last ``record_s`` (default 1 s, rounded to a whole number of samples of every
   signal). The end of a run shorter than a record goes into a small file of its own
   (``<name>_tail.edf``) holding one record of that duration, rounded down to the
   finest duration with a whole number of samples of every signal (10 ms for 1 kHz EMG
-  and a 100 Hz accelerometer, 1 ms for the EMG alone). Only what even that cannot hold
-  is left out (the EMG after the run's last whole accelerometer period, < 10 ms),
-  counted exactly in :attr:`ExportResult.dropped_emg_samples`.
+  and a 100 Hz accelerometer, 1 ms for the EMG alone). The EMG after the last whole
+  accelerometer period (< 10 ms) continues in the next EMG-only file, or one of its own.
+  Left out, and counted in :attr:`ExportResult.dropped_accel_samples`, are only
+  accelerometer samples: where the EMG has a gap, in stretches shorter than
+  :data:`MIN_JOINT_S` between two accelerometer gaps, at most 2 at the end of a run.
 * Raw data are written as the stored counts when the format is wide enough (EDF for
   int16, BDF for int24): the digital range is the ADC's, the physical range its scale.
   Otherwise (filtered data; int24 forced into EDF) the physical range is the data's
@@ -65,6 +71,7 @@ from host.storage import RecordingStore, SessionRecord, Stream
 
 __all__ = [
     "MAX_RECORDS",
+    "MIN_JOINT_S",
     "EdfFormat",
     "EdfSignal",
     "EdfWriter",
@@ -86,6 +93,9 @@ EdfFormat: TypeAlias = Literal["auto", "edf", "bdf"]
 MAX_RECORDS = 99_999_999
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _CHUNK_S = 600.0
+#: A stretch with both streams shorter than this (s), between two accelerometer gaps of
+#: the same gapless EMG, is written as EMG only (:func:`~host.export.selection.plan_runs`).
+MIN_JOINT_S = 1.0
 
 
 def _ascii(text: str) -> str:
@@ -557,16 +567,18 @@ class ExportResult:
     values : str
         Which values (raw or filtered, units), as stated in the files.
     dropped_emg_samples, dropped_accel_samples : int
-        Stored samples in the selection not written: the part of a stream where the
-        other stream has a gap or has not started, and in EDF the last samples of a run
-        that no whole number of accelerometer periods can hold (at most 9 EMG samples at
-        1 kHz with a 100 Hz accelerometer, and at most 2 accelerometer samples, those the
-        alignment of the two streams puts after the end of the EMG; 0 without
-        accelerometer).
+        Stored samples in the selection not written. EMG: always 0 (kept as a check).
+        Accelerometer: samples where the EMG has a gap, those of stretches shorter than
+        :data:`MIN_JOINT_S` between two accelerometer gaps (written as EMG only), and at
+        most 2 per run that the alignment of the two streams puts after the end of the
+        EMG; 0 without accelerometer.
     max_accel_offset_us : int
         Largest offset between the first accelerometer and EMG sample of a file.
     extra_files : list of Path
         Tables, sidecars and other files written.
+    with_accel : bool
+        The export includes the accelerometer (a signal file without accelerometer
+        samples then holds EMG only because the accelerometer is missing there).
     """
 
     format: str
@@ -576,6 +588,7 @@ class ExportResult:
     dropped_accel_samples: int = 0
     max_accel_offset_us: int = 0
     extra_files: list[Path] = field(default_factory=list)
+    with_accel: bool = False
 
 
 def uses_bdf(sessions: Sequence[SessionRecord], fmt: str, with_accel: bool) -> bool:
@@ -626,12 +639,12 @@ def _advance(store: RecordingStore, run: Run, n_emg: int, n_accel: int) -> Run:
     e0 = run.emg[0] + n_emg
     t_emg = _sample_time_us(store, run, "emg", e0)
     if run.accel is None:
-        return Run(run.session, (e0, run.emg[1]), None, t_emg)
+        return Run(run.session, (e0, run.emg[1]), None, t_emg, continues=True)
     a0 = run.accel[0] + n_accel
     offset = 0
     if a0 < run.accel[1]:
         offset = _sample_time_us(store, run, "accel", a0) - t_emg
-    return Run(run.session, (e0, run.emg[1]), (a0, run.accel[1]), t_emg, offset)
+    return Run(run.session, (e0, run.emg[1]), (a0, run.accel[1]), t_emg, offset, True)
 
 
 def _plan_run(
@@ -654,7 +667,8 @@ def _plan_run(
     n_rec, spr_e, spr_a = fits(rec)
     while n_rec > 0:
         take = min(n_rec, MAX_RECORDS)
-        plans.append(_Plan(run, take, rec, {"emg": spr_e, "accel": spr_a}, bool(plans)))
+        spr = {"emg": spr_e, "accel": spr_a}
+        plans.append(_Plan(run, take, rec, spr, run.continues or bool(plans)))
         n_rec -= take
         if take * spr_e == run.n_emg:
             return plans
@@ -667,8 +681,48 @@ def _plan_run(
         k -= 1
     if k > 0:
         spr = {"emg": k * spr_e, "accel": k * spr_a}
-        plans.append(_Plan(run, 1, base * k, spr, bool(plans), bool(plans)))
+        plans.append(_Plan(run, 1, base * k, spr, run.continues or bool(plans), bool(plans)))
     return plans
+
+
+def _with_rest(
+    store: RecordingStore,
+    runs: Sequence[Run],
+    rates: Sequence[float],
+    emg_rates: Sequence[float],
+    rec: Fraction,
+    emg_rec: Fraction,
+) -> Iterator[list[_Plan]]:
+    """Plan the files of each run; the EMG a run with the accelerometer leaves over goes on.
+
+    A run with both streams ends at its last whole accelerometer period (< 10 ms before its
+    end at 1 kHz / 100 Hz). Its remaining EMG starts the EMG-only run that continues it,
+    or is an EMG-only file of its own, so that every EMG sample is written.
+    """
+    rest: Run | None = None
+
+    def plan(run: Run) -> list[_Plan]:
+        joint = run.accel is not None
+        return _plan_run(store, run, rates if joint else emg_rates, rec if joint else emg_rec)
+
+    def emg_only(first: int, stop: int, like: Run) -> Run:
+        t_us = _sample_time_us(store, like, "emg", first)
+        return Run(like.session, (first, stop), None, t_us, continues=True)
+
+    for run in runs:
+        if rest is not None:
+            if run.continues and run.accel is None and run.emg[0] == rest.emg[1]:
+                run = emg_only(rest.emg[0], run.emg[1], run)
+            else:
+                yield plan(rest)
+        rest = None
+        plans = plan(run)
+        written = sum(p.n_records * p.spr["emg"] for p in plans)
+        if run.accel is not None and written < run.n_emg:
+            rest = emg_only(run.emg[0] + written, run.emg[1], run)
+        yield plans
+    if rest is not None:
+        yield plan(rest)
 
 
 def _stream_signals(
@@ -783,8 +837,12 @@ def _output_paths(output: Path, plans: Sequence[_Plan], suffix: str) -> list[Pat
 
 
 def _assign_annotations(plans: Sequence[_Plan], annotations: Sequence[Annotation]) -> None:
-    """Each annotation goes into the last file starting at or before it (else the first)."""
-    starts = [p.run.t_start_us for p in plans]
+    """Each annotation goes into the last file starting at or before it (else the first).
+
+    "At or before" with one EMG sample period of tolerance: an accelerometer gap starts
+    up to one EMG period before the EMG-only file that holds the EMG during the gap.
+    """
+    starts = [p.run.t_start_us - math.ceil(1e6 / p.run.session.sfreq) for p in plans]
     for annotation in annotations:
         index = max(0, int(np.searchsorted(starts, annotation.onset_us, side="right")) - 1)
         plans[index].annotations.append(annotation)
@@ -839,7 +897,11 @@ def export_edf(
     with_accel: bool = True,
     overwrite: bool = False,
 ) -> ExportResult:
-    """Export session slices to EDF+C or BDF+C files, one per contiguous run.
+    """Export session slices to EDF+C or BDF+C files, one per run of gapless EMG.
+
+    Where the accelerometer is missing but the EMG goes on, the EMG is written to an
+    EMG-only file (:func:`~host.export.selection.plan_runs`): every stored EMG sample is
+    in exactly one file.
 
     Parameters
     ----------
@@ -849,8 +911,9 @@ def export_edf(
         What to export (:func:`~host.export.selection.select_sessions`).
     output : path-like
         File name ending in ``.edf`` or ``.bdf``; several runs are written as
-        ``<stem>_part01.edf``, ``<stem>_part02.edf``, ...; the end of a run shorter
-        than a record as ``<stem>[_partNN]_tail.edf`` (one shorter record).
+        ``<stem>_part01.edf``, ``<stem>_part02.edf``, ... (EMG-only runs too); the end
+        of a run shorter than a record as ``<stem>[_partNN]_tail.edf`` (one shorter
+        record).
     fmt : {"auto", "edf", "bdf"}
         ``"auto"``: BDF+ when a stored stream is 24 bit, else EDF+.
     options : SignalOptions or None
@@ -901,13 +964,23 @@ def export_edf(
         accel = with_accel and session.has_accel
         rates = [session.sfreq] + ([float(session.accel_sfreq or 0)] if accel else [])
         rec = choose_record_s(rates, record_s)
+        result.with_accel = result.with_accel or accel
         annotations += collect_annotations(store, piece)
         # Every stored sample of the selection, so that what is left out is counted exactly.
         stored_emg += sum(b - a for a, b in stream_runs(store, piece, "emg"))
         if accel:
             stored_acc += sum(b - a for a, b in stream_runs(store, piece, "accel"))
-        for run in plan_runs(store, piece, with_accel=accel):
-            for plan in _plan_run(store, run, rates, rec):
+        emg_rates = rates[:1]
+        emg_rec = choose_record_s(emg_rates, record_s)
+        for run in _with_rest(
+            store,
+            plan_runs(store, piece, with_accel=accel, min_joint_s=MIN_JOINT_S),
+            rates,
+            emg_rates,
+            rec,
+            emg_rec,
+        ):
+            for plan in run:
                 plans.append(plan)
                 result.dropped_emg_samples -= plan.n_records * plan.spr["emg"]
                 result.dropped_accel_samples -= plan.n_records * plan.spr["accel"]

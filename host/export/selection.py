@@ -7,8 +7,10 @@ without data and unknown sessions with a :class:`~host.errors.ConfigError`.
 
 The store never joins signal across a gap (a link drop, a device buffer overflow), and
 neither do the exports: :func:`plan_runs` cuts a slice into :class:`Run` objects, stretches
-where every exported stream has every sample. File formats with a fixed sample grid (EDF+,
-BDF+) write one file per run; tables keep the gaps as empty cells instead.
+of gapless EMG, with the accelerometer where it is gapless too (EMG-only runs where only
+the accelerometer is missing, so that every EMG sample is in a run). File formats with a
+fixed sample grid (EDF+, BDF+) write one file per run; tables keep the gaps as empty
+cells instead.
 
 Samples come as :class:`Chunk` objects from :func:`iter_chunks`: volts or counts, raw or
 through the causal filter bank of :mod:`dsp.filterbank` (restarted at every run, as the
@@ -182,7 +184,7 @@ class _StreamRun:
 
 @dataclass(frozen=True)
 class Run:
-    """A stretch of a session where every exported stream has every sample.
+    """A stretch of gapless EMG, with the accelerometer where it has every sample too.
 
     Attributes
     ----------
@@ -191,12 +193,16 @@ class Run:
     emg : tuple of int
         EMG device sample indices ``(first, stop)``.
     accel : tuple of int or None
-        Accelerometer sample indices ``(first, stop)``; None when not exported.
+        Accelerometer sample indices ``(first, stop)``; None when not exported or missing
+        for this stretch (an EMG-only run).
     t_start_us : int
         UTC µs of the first EMG sample.
     accel_offset_us : int
         UTC µs of the first accelerometer sample minus that of the first EMG sample (the
         two streams sample at their own instants; 0 when they coincide).
+    continues : bool
+        The EMG continues that of the run before without a gap (only the accelerometer
+        changed): a filter keeps its state.
     """
 
     session: SessionRecord
@@ -204,6 +210,7 @@ class Run:
     accel: tuple[int, int] | None
     t_start_us: int
     accel_offset_us: int = 0
+    continues: bool = False
 
     @property
     def n_emg(self) -> int:
@@ -473,13 +480,23 @@ def _runs_in(
             yield a, b
 
 
-def plan_runs(store: RecordingStore, piece: SessionSlice, *, with_accel: bool) -> list[Run]:
-    """Cut a session slice into runs where every exported stream is gapless.
+def plan_runs(
+    store: RecordingStore,
+    piece: SessionSlice,
+    *,
+    with_accel: bool,
+    min_joint_s: float = 0.0,
+) -> list[Run]:
+    """Cut a session slice into runs of gapless EMG (with the accelerometer where it is gapless).
 
-    With the accelerometer, a run is a stretch where both streams have every sample: its
-    first accelerometer sample is the one nearest the first EMG sample (within half an
-    accelerometer period, :attr:`Run.accel_offset_us`), and a gap in either stream ends
-    the run.
+    Every stored EMG sample of the slice is in exactly one run. Without the accelerometer a
+    run is a gapless stretch of EMG. With it, each gapless EMG stretch is cut further where
+    the accelerometer is missing (a gap in the accelerometer alone, an accelerometer that
+    starts after or ends before the EMG): runs with both streams (their first
+    accelerometer sample the one nearest the first EMG sample, within half an
+    accelerometer period, :attr:`Run.accel_offset_us`) alternate with EMG-only runs
+    (``accel`` None) that continue the same EMG (:attr:`Run.continues`). Accelerometer
+    samples where the EMG has a gap are in no run.
 
     Parameters
     ----------
@@ -489,6 +506,11 @@ def plan_runs(store: RecordingStore, piece: SessionSlice, *, with_accel: bool) -
         The session and range.
     with_accel : bool
         Include the accelerometer (ignored for sessions without one).
+    min_joint_s : float
+        A stretch with both streams shorter than this, between two accelerometer gaps of
+        the same gapless EMG (an EMG-only run on either side), joins its neighbours as
+        EMG only (its accelerometer samples are in no run): a flaky accelerometer then
+        does not cut the EMG into many short pieces. 0: keep every such stretch.
 
     Returns
     -------
@@ -499,39 +521,90 @@ def plan_runs(store: RecordingStore, piece: SessionSlice, *, with_accel: bool) -
     lo = -math.inf if piece.start_us is None else piece.start_us
     hi = math.inf if piece.end_us is None else piece.end_us
     emg_runs = _stream_runs(store, session, "emg")
-    accel_runs = _stream_runs(store, session, "accel") if with_accel and session.has_accel else []
+    use_accel = with_accel and session.has_accel
+    accel_runs = _stream_runs(store, session, "accel") if use_accel else []
     out: list[Run] = []
-    if not (with_accel and session.has_accel):
-        for run in emg_runs:
-            a, b = max(lo, run.t0_us), min(hi, run.t1_us)
-            s0, s1 = run.first_at_or_after(a), run.first_at_or_after(b)
-            if s1 > s0:
-                out.append(Run(session, (s0, s1), None, round(run.time_of(s0))))
-        return out
-    accel_sfreq = float(session.accel_sfreq or 0.0)
     for er in emg_runs:
-        for ar in accel_runs:
-            a = max(lo, er.t0_us, ar.t0_us)
-            b = min(hi, er.t1_us, ar.t1_us)
-            if b <= a:
+        first = er.first_at_or_after(max(lo, er.t0_us))
+        stop = er.first_at_or_after(min(hi, er.t1_us))
+        if stop <= first:
+            continue
+        joints = _joint_pieces(er, accel_runs, session, first, stop, lo, hi) if use_accel else []
+        # (EMG first, stop, accelerometer range or None, accelerometer offset, µs)
+        pieces: list[tuple[int, int, tuple[int, int] | None, int]] = []
+        cursor = first
+        for e0, e1, a0, a1 in joints:
+            e0 = max(e0, cursor)
+            if e1 <= e0:
                 continue
-            e0, a0 = er.first_at_or_after(a), ar.first_at_or_after(a)
-            if e0 >= er.s1 or a0 >= ar.s1:
-                continue
-            # Start both streams at the later of their first instants, each at its sample
-            # nearest to that instant.
-            t_align = max(er.time_of(e0), ar.time_of(a0))
-            e0 = er.first_at_or_after(t_align - 0.5e6 / session.sfreq)
-            a0 = max(a0, ar.first_at_or_after(t_align - 0.5e6 / accel_sfreq))
-            e1, a1 = er.first_at_or_after(b), ar.first_at_or_after(b)
-            if e1 <= e0 or a1 <= a0:
-                continue
+            if e0 > cursor:
+                pieces.append((cursor, e0, None, 0))
             t_emg = round(er.time_of(e0))
-            out.append(
-                Run(session, (e0, e1), (a0, a1), t_emg, round(ar.time_of(a0)) - t_emg),
-            )
+            accel_run = next(ar for ar in accel_runs if ar.s0 <= a0 < ar.s1)
+            pieces.append((e0, e1, (a0, a1), round(accel_run.time_of(a0)) - t_emg))
+            cursor = e1
+        if cursor < stop:
+            pieces.append((cursor, stop, None, 0))
+        pieces = _merge_short_joints(pieces, min_joint_s * session.sfreq)
+        for k, (e0, e1, acc, offset) in enumerate(pieces):
+            out.append(Run(session, (e0, e1), acc, round(er.time_of(e0)), offset, continues=k > 0))
     out.sort(key=lambda r: r.t_start_us)
     return out
+
+
+def _joint_pieces(
+    er: _StreamRun,
+    accel_runs: Sequence[_StreamRun],
+    session: SessionRecord,
+    first: int,
+    stop: int,
+    lo: float,
+    hi: float,
+) -> list[tuple[int, int, int, int]]:
+    """EMG and accelerometer ranges ``(e0, e1, a0, a1)`` where both have every sample."""
+    accel_sfreq = float(session.accel_sfreq or 0.0)
+    out: list[tuple[int, int, int, int]] = []
+    for ar in accel_runs:
+        a = max(lo, er.t0_us, ar.t0_us)
+        b = min(hi, er.t1_us, ar.t1_us)
+        if b <= a:
+            continue
+        e0, a0 = er.first_at_or_after(a), ar.first_at_or_after(a)
+        if e0 >= er.s1 or a0 >= ar.s1:
+            continue
+        # Start both streams at the later of their first instants, each at its sample
+        # nearest to that instant.
+        t_align = max(er.time_of(e0), ar.time_of(a0))
+        e0 = max(first, er.first_at_or_after(t_align - 0.5e6 / session.sfreq))
+        a0 = max(a0, ar.first_at_or_after(t_align - 0.5e6 / accel_sfreq))
+        e1, a1 = min(stop, er.first_at_or_after(b)), ar.first_at_or_after(b)
+        if e1 > e0 and a1 > a0:
+            out.append((e0, e1, a0, a1))
+    out.sort()
+    return out
+
+
+def _merge_short_joints(
+    pieces: list[tuple[int, int, tuple[int, int] | None, int]], min_samples: float
+) -> list[tuple[int, int, tuple[int, int] | None, int]]:
+    """Turn short joint pieces between two EMG-only pieces into EMG only; join EMG-only pieces."""
+    kept = [
+        (e0, e1, None, 0)
+        if acc is not None
+        and 0 < k < len(pieces) - 1
+        and pieces[k - 1][2] is None
+        and pieces[k + 1][2] is None
+        and e1 - e0 < min_samples
+        else (e0, e1, acc, offset)
+        for k, (e0, e1, acc, offset) in enumerate(pieces)
+    ]
+    merged: list[tuple[int, int, tuple[int, int] | None, int]] = []
+    for piece in kept:
+        if merged and piece[2] is None and merged[-1][2] is None:
+            merged[-1] = (merged[-1][0], piece[1], None, 0)
+        else:
+            merged.append(piece)
+    return merged
 
 
 def _scale(session: SessionRecord, stream: Stream, units: Units) -> float:

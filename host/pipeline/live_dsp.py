@@ -289,7 +289,7 @@ class LiveDsp:
         if isinstance(item, SamplesFrame):
             if item.n_channels != self.info.n_channels:
                 return
-            volts = item.counts.astype(np.float64) * self.info.volts_per_count
+            volts = np.multiply(item.counts, self.info.volts_per_count, dtype=np.float64)
             if self.sides is not None:
                 # The analyzer's own cleaning, mains and quality feed the status too.
                 self._analyse_emg(item.first_sample, volts)

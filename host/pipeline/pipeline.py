@@ -453,8 +453,7 @@ class Pipeline:
                 },
             )
         if self._writer is not None and self.summary.session_id is not None:
-            t_start = sync.sample_time_utc(index)
-            t_end = sync.sample_time_utc(index + n - 1)
+            t_start, t_end = sync.sample_span_utc(index, index + n - 1)
             self._writer.submit(
                 "append_emg",
                 self.summary.session_id,

@@ -868,6 +868,45 @@ class ClockSync:
             "sfreq) after a change of rate"
         )
 
+    def sample_span_utc(self, first: int, last: int) -> tuple[float, float]:
+        """Return the UTC times of two samples of the current run (a block's first and last).
+
+        The same numbers as two :meth:`sample_time_utc` calls, with the fits evaluated
+        once.
+
+        Parameters
+        ----------
+        first, last : int
+            Unwrapped sample indices (>= 0).
+
+        Returns
+        -------
+        tuple of float
+            UTC seconds of ``first`` and ``last``.
+
+        Raises
+        ------
+        ConfigError
+            Before the first observation, or for a negative or non-integer index.
+        """
+        if not (
+            type(first) is int
+            and type(last) is int
+            and 0 <= first <= _MAX_TIMESTAMP_US
+            and 0 <= last <= _MAX_TIMESTAMP_US
+        ):
+            return float(self.sample_time_utc(first)), float(self.sample_time_utc(last))
+        self._require_observation()
+        s = self._sample_fit()
+        hf = self._host_fit()
+        offset = float(self._ds_ref - self._d_ref)
+        out = []
+        for index in (first, last):
+            z = float(index - self._k_ref)
+            xs = (offset + z * self._period_us + (s.c + s.m * (z - s.xc))) * 1e-6
+            out.append(self._h_ref + (xs + hf.c + hf.m * (xs - hf.xc)))
+        return out[0], out[1]
+
     def _slope(self) -> float:
         if self._hline.n:
             return self._hline.fit(m0=self._m0, lam=self._lam, m_max=self._m_max).m

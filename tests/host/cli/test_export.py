@@ -138,3 +138,35 @@ def test_missing_store_and_parse_utc(capsys: pytest.CaptureFixture[str], tmp_pat
     assert parse_utc("2024-05-01T10:00:00+02:00", "--start") == T0_US
     with pytest.raises(ConfigError, match="--end"):
         parse_utc("", "--end")
+
+
+def test_accel_gap_reported(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    with RecordingStore.open(tmp_path / "alice.sqlite3") as store:
+        sid = store.start_session(
+            source_url="sim://t",
+            sfreq=1000.0,
+            channel_names=["L", "R"],
+            emg_volts_per_count=0.195e-6,
+            accel_sfreq=100.0,
+            accel_g_per_count=1 / 4096,
+            started_us=T0_US,
+        )
+        for sec in range(4):
+            t = T0_US + sec * 1_000_000
+            store.append_emg(sid, sec * 1000, rng.integers(-99, 99, (2, 1000)), t, t + 10**6)
+            if sec != 2:  # the accelerometer alone loses its third second
+                store.append_accel(sid, sec * 100, rng.integers(-9, 9, (3, 100)), t, t + 10**6)
+        store.commit()
+        store.end_session(sid)
+    status, out, err = run(capsys, tmp_path, "--session", "1", "-o", str(tmp_path / "g.edf"))
+    assert status == 0, err
+    lines = [line for line in out.splitlines() if ".edf" in line]
+    assert len(lines) == 3
+    assert ["EMG only" in line for line in lines] == [False, True, False]
+    assert "not written" not in out
+    total = 0
+    for k in (1, 2, 3):
+        with pyedflib.EdfReader(str(tmp_path / f"g_part0{k}.edf")) as reader:
+            total += reader.getNSamples()[0]
+    assert total == 4000

@@ -650,3 +650,12 @@ def test_reset_forgets_everything(started: ClockSync) -> None:
         started.sample_time_utc(1000)
     started.observe(5, 123, T0_UTC, n_times=10)  # any first frame is fine again
     assert started.next_sample_index == 15
+
+
+def test_sample_span_matches_two_single_queries() -> None:
+    sync = ClockSync(1000.0)
+    for i in range(200):
+        sync.observe(i * 50, i * 50_000 + (i % 7), 1.7e9 + i * 0.05 + 0.001 * (i % 3), n_times=50)
+    for first, last in [(0, 49), (5000, 5049), (9950, 9999), (123_456, 123_505)]:
+        span = sync.sample_span_utc(first, last)
+        assert span == (sync.sample_time_utc(first), sync.sample_time_utc(last))
