@@ -34,6 +34,7 @@ _SUBCOMMANDS = (
     "analyze",
     "evaluate",
     "export",
+    "dashboard",
 )
 
 

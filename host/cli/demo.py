@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from host.cli._live_dashboard import add_dashboard_arguments, live_dashboard
 from host.cli.devices import describe_device_info, device_info_dict
 from host.cli.simulate import add_fault_arguments, faults_from_args, resolve_scenario
 from host.cli.stream import format_episode
@@ -112,6 +113,12 @@ def add_parser(subparsers: Any) -> None:
         help=f"keep the recording in this wearer's store (default with --data-dir: "
         f"{DEMO_WEARER}; without --data-dir: in the user data folder)",
     )
+    parser.add_argument(
+        "--no-dashboard",
+        action="store_true",
+        help="do not serve the live dashboard (default: on http://127.0.0.1:8000)",
+    )
+    add_dashboard_arguments(parser)
     add_fault_arguments(parser)
     parser.set_defaults(func=run, drop=0.002, corrupt=0.001, unplug_every=90.0, unplug_for=2.0)
 
@@ -601,11 +608,12 @@ async def _demo(
     duration_s: float | None,
     as_json: bool,
     once: bool,
+    dashboard: argparse.Namespace | None = None,
 ) -> int:
     """Record the wearable through the pipeline into ``store``, showing ``hub`` live.
 
-    ``hub`` is the run's one live hub: anything else that shows the run live (the
-    dashboard) subscribes to it next to the terminal display.
+    ``hub`` is the run's one live hub: the terminal display and, unless ``dashboard`` is
+    None, the live dashboard (served with its ``host``/``port``/``token``) follow it.
     """
     loop = asyncio.get_running_loop()
     device = wearable.device
@@ -631,7 +639,17 @@ async def _demo(
                 flush=True,
             )
         try:
-            summary = await pipeline.run()
+            async with contextlib.AsyncExitStack() as stack:
+                if dashboard is not None:
+                    url = await stack.enter_async_context(
+                        live_dashboard(dashboard, hub=hub, store=store, transport=transport)
+                    )
+                    _emit(
+                        {"type": "dashboard", "url": url},
+                        as_json,
+                        f"dashboard: open {url} (live view, timeline, episodes, summary)",
+                    )
+                summary = await pipeline.run()
         finally:
             for sig in handled:
                 loop.remove_signal_handler(sig)
@@ -725,6 +743,7 @@ def run(args: argparse.Namespace) -> int:
                     duration_s=args.duration,
                     as_json=args.json,
                     once=args.once,
+                    dashboard=None if args.no_dashboard else args,
                 )
             )
         finally:

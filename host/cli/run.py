@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from dsp.calibration import Calibration
+from host.cli._live_dashboard import add_dashboard_arguments, live_dashboard
 from host.cli._store_options import add_store_arguments
 from host.errors import StorageError, StoreVersionError
 from host.pipeline.pipeline import Pipeline, PipelineSummary
@@ -60,6 +62,12 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="ignore the wearer's calibration: episode amplitudes in uV, not %%MVC",
     )
+    parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="serve the live dashboard while recording (http://127.0.0.1:8000; see --port)",
+    )
+    add_dashboard_arguments(parser)
     parser.add_argument(
         "--lsl",
         action="store_true",
@@ -204,12 +212,20 @@ async def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(
                 f"amplitudes in uV ({why}; `spasmwatch calibrate` measures the wearer's %MVC)\n"
             )
-    if args.lsl:
-        from host.lsl import LslOutlet
+    async with contextlib.AsyncExitStack() as stack:
+        if args.dashboard:
+            url = await stack.enter_async_context(
+                live_dashboard(args, hub=pipeline.hub, store=path, transport=transport)
+            )
+            if args.json:
+                sys.stdout.write(json.dumps({"event": "dashboard", "url": url}) + "\n")
+                sys.stdout.flush()
+            else:
+                sys.stderr.write(f"dashboard: open {url}\n")
+        if args.lsl:
+            from host.lsl import LslOutlet
 
-        async with LslOutlet.for_pipeline(pipeline):
-            summary = await pipeline.run(duration_s=args.duration)
-    else:
+            await stack.enter_async_context(LslOutlet.for_pipeline(pipeline))
         summary = await pipeline.run(duration_s=args.duration)
     if tty:
         sys.stderr.write("\n")

@@ -388,6 +388,9 @@ class LabelRecord:
         Who labelled.
     created_us : int
         UTC µs when the label was stored.
+    trigger : str
+        What the wearer thinks set the episode off (``"lifting"``, ``"sitting long"``,
+        ``"stress"``, ``"after exercise"``, ...); empty when not given.
     """
 
     id: int
@@ -396,6 +399,7 @@ class LabelRecord:
     note: str
     author: str
     created_us: int
+    trigger: str = ""
 
 
 @dataclass(frozen=True)

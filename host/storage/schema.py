@@ -205,7 +205,14 @@ _V1 = (
 )
 
 #: The schema history, oldest first. Append to change the schema; never edit a released step.
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", sql(*_V1)),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", sql(*_V1)),
+    Migration(
+        2,
+        "what set an episode off, in its label",
+        sql("""ALTER TABLE labels ADD COLUMN "trigger" TEXT NOT NULL DEFAULT ''"""),
+    ),
+)
 #: The schema version this spasmwatch writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

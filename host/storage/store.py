@@ -1533,6 +1533,7 @@ class RecordingStore:
         note: str = "",
         author: str = "",
         created_us: int | None = None,
+        trigger: str = "",
     ) -> int:
         """Label an episode (the wearer's or a clinician's judgement) and commit.
 
@@ -1548,6 +1549,9 @@ class RecordingStore:
             Who labelled.
         created_us : int or None
             UTC µs; None: now.
+        trigger : str
+            What set the episode off, in the wearer's view (``"lifting"``, ``"stress"``,
+            ...); empty when not given.
 
         Returns
         -------
@@ -1570,9 +1574,9 @@ class RecordingStore:
                     raise ConfigError(f"no episode with id {episode_id} in {self._path}")
                 self._begin()
                 cursor = self._conn.execute(
-                    "INSERT INTO labels (episode_id, label, note, author, created_us) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (episode_id, label, str(note), str(author), created),
+                    'INSERT INTO labels (episode_id, label, note, author, created_us, "trigger") '
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (episode_id, label, str(note), str(author), created, str(trigger)),
                 )
             self._commit()
             return int(cast(int, cursor.lastrowid))
@@ -2187,13 +2191,13 @@ class RecordingStore:
             clauses.append("episode_id = ?")
             params.append(_as_int("episode_id", episode_id))
         rows = self._select(
-            "SELECT id, episode_id, label, note, author, created_us FROM labels",
+            'SELECT id, episode_id, label, note, author, created_us, "trigger" FROM labels',
             clauses,
             params,
             "created_us",
         )
         return [
-            LabelRecord(int(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]))
+            LabelRecord(int(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]), str(r[6]))
             for r in rows
         ]
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +69,16 @@ def test_once_through_the_pty_records_the_scenario_and_finds_its_spasms(
             str(tmp_path),
             "--wearer",
             "alice",
+            "--port",
+            "0",
         ]
     )
     out, err = capsys.readouterr()
     assert status == 0, err
     lines = records(out)  # every line is strict JSON
     kinds = [r["type"] for r in lines]
+    (dashboard,) = (r for r in lines if r["type"] == "dashboard")
+    assert dashboard["url"].startswith("http://127.0.0.1:")
     assert kinds[-3:] == ["summary", "demo_summary", "stored"]
     summary, result, stored = lines[-3:]
     episodes = [r for r in lines if r["type"] == "episode"]
@@ -134,11 +142,44 @@ def test_once_through_the_pty_records_the_scenario_and_finds_its_spasms(
             assert what_kept == what_shown
 
 
-def test_live_view_and_temporary_store(capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["demo", "--duration", "3", "--speed", "20", "--clean"])
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_live_view_dashboard_and_temporary_store(capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    seen: dict[str, Any] = {}
+
+    def browse() -> None:
+        # What a browser asks the demo's dashboard while the recording runs.
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline and "device" not in seen:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/live", timeout=2) as r:
+                    seen["live"] = json.load(r)
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/device", timeout=2) as r:
+                    seen["device"] = json.load(r)
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    seen["page"] = r.read().decode()
+            except OSError:
+                time.sleep(0.1)
+
+    browser = threading.Thread(target=browse)
+    browser.start()
+    status = main(["demo", "--duration", "3", "--speed", "20", "--clean", "--port", str(port)])
+    browser.join(timeout=30.0)
     out, err = capsys.readouterr()
     assert status == 0, err
+    assert "live" in seen, seen
+    assert "device" in seen, seen
+    assert "spasmwatch" in seen["page"]
     lines = out.splitlines()
+    assert (
+        f"dashboard: open http://127.0.0.1:{port}/ (live view, timeline, episodes, summary)"
+        in lines
+    )
     (where,) = (line for line in lines if line.startswith("recording session "))
     path = Path(where.split(" into ", 1)[1])
     assert path.name.endswith(".sqlite3")

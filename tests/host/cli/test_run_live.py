@@ -1,9 +1,12 @@
-"""``spasmwatch run --lsl``: a recording streamed live into Lab Streaming Layer."""
+"""``spasmwatch run`` with live viewers: Lab Streaming Layer and the dashboard."""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import pylsl
@@ -62,3 +65,41 @@ def test_run_with_lsl_streams_the_recording(
     out = capsys.readouterr().out
     final = json.loads(out.strip().splitlines()[-1])
     assert final["samples"] >= 8000
+
+
+def test_run_with_dashboard_serves_the_recording_live(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    seen: dict[str, object] = {}
+
+    def browse() -> None:
+        deadline = time.monotonic() + 20.0
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/live", timeout=2) as r:
+                    live = json.load(r)
+            except OSError:
+                time.sleep(0.1)
+                continue
+            seen["live"] = live
+            if live.get("status"):
+                return
+            time.sleep(0.2)
+
+    browser = threading.Thread(target=browse)
+    browser.start()
+    argv = ["run", "--source", "sim://quick?speed=4", "--duration", "12", "--json"]
+    argv += ["--dashboard", "--port", str(port), "--data-dir", str(tmp_path), "--wearer", "w"]
+    status = main(argv)
+    browser.join(timeout=30.0)
+    assert status == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {"event": "dashboard", "url": f"http://127.0.0.1:{port}/"} in out
+    live = seen["live"]
+    assert isinstance(live, dict)
+    assert live["live"] is True
+    assert live["status"]["samples"] > 0  # the recording's own status, read live
+    assert live["pipeline"]["source_url"].startswith("sim://quick")

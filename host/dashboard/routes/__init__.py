@@ -1,0 +1,1 @@
+"""The dashboard's API, one router per resource."""
