@@ -39,6 +39,8 @@ bench: $(BENCH_STAMP)
 	$(PY) tests/benchmarks/bench_detector.py
 	$(PY) tests/benchmarks/bench_pipeline.py
 	$(PY) tests/benchmarks/bench_store.py
+	$(PY) tests/benchmarks/bench_export.py
+	$(PY) tests/benchmarks/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
