@@ -269,6 +269,8 @@ class LiveDsp:
         # just before each EMG block (as ``spasmwatch analyze`` does), not frame by frame.
         self._acc_block: list[NDArray[np.float64]] = []
         self._acc_block_n = 0
+        # Accelerometer frames received while no analysis runs (first sample, g).
+        self._acc_early: list[tuple[int, NDArray[np.float64]]] = []
         self._max_gap = round(MAX_GAP_S * sfreq)
         # Without the detector, the status front end's EMG, processed a block at a time.
         self._fe_block: list[NDArray[np.float64]] = []
@@ -316,6 +318,7 @@ class LiveDsp:
             if self.analyzer is not None:
                 self._end_analysis()
             self._next = None  # the device counts from its new start
+            self._acc_early = []
 
     def finish(self) -> list[dict[str, Any]]:
         """End the analysis (end of the stream) and return the episodes not yet reported.
@@ -425,6 +428,9 @@ class LiveDsp:
         self.analyses += 1
         self._origin = self._next = origin
         self._acc_next = None
+        early, self._acc_early = self._acc_early, []
+        for first_sample, g in early:
+            self._analyse_accel(first_sample, g)
         # Whole quality windows, longer than the chain's latency, about ANALYSIS_BLOCK_S.
         window = analyzer.quality.n_window
         need = max(self.block_s * self.sfreq, analyzer.chain.latency_samples + 1)
@@ -550,8 +556,17 @@ class LiveDsp:
         return True
 
     def _analyse_accel(self, first_sample: int, g: NDArray[np.float64]) -> None:
-        if self.analyzer is None or self.accel_sfreq is None:
-            return  # the accelerometer joins once the EMG has started an analysis
+        if self.accel_sfreq is None:
+            return
+        if self.analyzer is None:
+            # The accelerometer joins once the EMG has started an analysis; what comes
+            # just before (a replay hands each second's motion before its EMG) waits.
+            self._acc_early.append((first_sample, g))
+            while sum(b.shape[1] for _, b in self._acc_early) > (
+                MAX_ACCEL_BUFFER_S * self.accel_sfreq
+            ):
+                self._acc_early.pop(0)
+            return
         if self._acc_next is None:
             # Accelerometer sample of the analyzer's EMG sample 0 (same device clock).
             self._acc_next = round(self._origin * self.accel_sfreq / self.sfreq)

@@ -203,6 +203,7 @@ class Pipeline:
         self._emg = _Stream()
         self._acc = _Stream()
         self._restart_pending = False
+        self._early_accel: list[tuple[AccelFrame, bool]] = []
         self._first_device_us: int | None = None
         self._anchor_utc_s: float | None = None
         self._stop = asyncio.Event()
@@ -435,6 +436,10 @@ class Pipeline:
             )
             self._restart_pending = False
             self.summary.stream_s += n / info.emg_sfreq
+            if self._early_accel:
+                early, self._early_accel = self._early_accel, []
+                for accel_frame, accel_late in early:
+                    self._accel(accel_frame, late=accel_late)
         else:
             self.summary.late_samples += n
             self.summary.missing_samples -= n
@@ -465,7 +470,11 @@ class Pipeline:
 
     def _accel(self, frame: AccelFrame, *, late: bool) -> None:
         info, sync = self._info, self._sync
-        if info is None or sync is None or sync.n_observations == 0:
+        if info is None or sync is None:
+            return
+        if sync.n_observations == 0:
+            # Timed from the EMG's clock fit: held until the first EMG frame arrives.
+            self._early_accel.append((frame, late))
             return
         if info.accel_sfreq <= 0 or frame.n_channels != 3:
             return

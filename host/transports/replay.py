@@ -8,6 +8,12 @@ re-analysed with a newer detector, and how the pipeline is measured at full spee
 A capture carries the device's clock but not the host's, so replayed items have no arrival
 time (:attr:`~host.transports.base.Transport.last_arrival_utc_s` is NaN) and the pipeline
 times samples from the device clock alone, anchored at ``start_utc_s``.
+
+At full speed (``speed=0``) every frame is decoded as always, and then each run of
+consecutive sample frames of one stream, between two other items (a STATUS, a gap, a
+late frame, ...), is handed on as one frame of up to :data:`MERGE_MAX_S` of samples
+(:func:`merge_sample_runs`): the same samples, gaps and counters, with a twentieth of the
+per-frame work downstream. At any other speed the frames go on as the device sent them.
 """
 
 from __future__ import annotations
@@ -17,20 +23,110 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from host.errors import ConfigError, TransportError
-from host.protocol import Frame, SamplesFrame
-from host.protocol.capture import CAPTURE_SUFFIX
-from host.transports.base import DEFAULT_QUEUE_SIZE, LinkEvent, Transport
+import numpy as np
 
-__all__ = ["ReplayTransport"]
+from host.errors import ConfigError, TransportError
+from host.protocol import AccelFrame, DeviceInfoFrame, Frame, LateFrame, SamplesFrame
+from host.protocol.capture import CAPTURE_SUFFIX
+from host.transports.base import DEFAULT_QUEUE_SIZE, LinkEvent, Transport, TransportItem
+
+__all__ = ["MERGE_MAX_S", "ReplayTransport", "merge_sample_runs"]
 
 logger = logging.getLogger(__name__)
 
 #: Bytes fed to the decoder at a time: about a second of a 2-channel 1 kHz stream.
 _CHUNK = 4096
+#: Longest run of sample frames merged into one at full speed, in device seconds
+#: (nominal: frame length / rate).
+MERGE_MAX_S = 1.0
+
+
+def _mergeable(run: list[SamplesFrame | AccelFrame], frame: SamplesFrame | AccelFrame) -> bool:
+    last = run[-1]
+    return (
+        type(frame) is type(last)
+        and frame.n_channels == last.n_channels
+        and frame.sample_format == last.sample_format
+        and frame.first_sample == (last.first_sample + last.counts.shape[1]) & 0xFFFFFFFF
+    )
+
+
+def merge_sample_runs(
+    items: Sequence[TransportItem], max_samples: dict[type, int]
+) -> list[TransportItem]:
+    """Merge consecutive sample frames of each stream between other items.
+
+    Parameters
+    ----------
+    items : list
+        Decoded items in the order received.
+    max_samples : dict
+        Longest merged frame per frame class (``SamplesFrame``, ``AccelFrame``), in
+        samples.
+
+    Returns
+    -------
+    list
+        The items with each run of contiguous frames of one stream (no other item in
+        between, only the other stream's frames) replaced by one frame holding its samples,
+        with the first frame's sequence number and device time. The accelerometer run of a
+        stretch comes before its EMG run; every other item keeps its place.
+    """
+    out: list[TransportItem] = []
+    runs: dict[type, list[SamplesFrame | AccelFrame]] = {}
+    counts: dict[type, int] = {}
+
+    def flush(kind: type) -> None:
+        run = runs.pop(kind, None)
+        counts.pop(kind, None)
+        if not run:
+            return
+        if len(run) == 1:
+            out.append(run[0])
+            return
+        first = run[0]
+        out.append(
+            type(first)(
+                seq=first.seq,
+                timestamp_us=first.timestamp_us,
+                first_sample=first.first_sample,
+                counts=np.concatenate([f.counts for f in run], axis=1),
+                sample_format=first.sample_format,
+            )
+        )
+
+    def flush_all() -> None:
+        # The accelerometer first, as `spasmwatch analyze` hands it over: the detector then
+        # has the trunk's motion for all the EMG it is given.
+        flush(AccelFrame)
+        flush(SamplesFrame)
+
+    for item in items:
+        kind = type(item)
+        if kind is SamplesFrame or kind is AccelFrame:
+            assert isinstance(item, SamplesFrame | AccelFrame)
+            run = runs.get(kind)
+            n = item.counts.shape[1]
+            if run is not None and (
+                not _mergeable(run, item) or counts[kind] + n > max_samples[kind]
+            ):
+                flush_all()
+                run = None
+            if run is None:
+                runs[kind] = [item]
+                counts[kind] = n
+            else:
+                run.append(item)
+                counts[kind] += n
+            continue
+        flush_all()
+        out.append(item)
+    flush_all()
+    return out
 
 
 class ReplayTransport(Transport):
@@ -79,6 +175,7 @@ class ReplayTransport(Transport):
         self._task: asyncio.Task[None] | None = None
         self._size = 0
         self._position = 0
+        self._max_samples: dict[type, int] | None = None
 
     @property
     def url(self) -> str:
@@ -137,6 +234,31 @@ class ReplayTransport(Transport):
         if not self._opened or self._closed:
             raise TransportError(f"{self.url}: cannot send: not open")
         logger.debug("%s: ignoring %s sent to a replay", self.url, type(frame).__name__)
+
+    def _receive_bytes(self, data: bytes, arrival_utc_s: float | None = None) -> None:
+        if self._speed != 0.0:
+            super()._receive_bytes(data, arrival_utc_s)
+            return
+        self._link.bytes_received += len(data)
+        items: list[TransportItem] = list(self._decoder.feed(data))
+        for item in items:
+            info = item if isinstance(item, DeviceInfoFrame) else None
+            if isinstance(item, LateFrame) and isinstance(item.frame, DeviceInfoFrame):
+                info = item.frame if self._device_info is None else None
+            if info is None:
+                continue
+            self._device_info = info
+            if self._max_samples is None:
+                self._max_samples = {
+                    SamplesFrame: max(round(MERGE_MAX_S * info.emg_sfreq), 1),
+                    AccelFrame: max(round(MERGE_MAX_S * info.accel_sfreq), 1),
+                }
+        if self._max_samples is None:  # nothing known of the rates yet: as received
+            merged = items
+        else:
+            merged = merge_sample_runs(items, self._max_samples)
+        for item in merged:
+            self._put(item, math.nan if arrival_utc_s is None else arrival_utc_s)
 
     def _last_device_s(self) -> float | None:
         for item in reversed(self._items):

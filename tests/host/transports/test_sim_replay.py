@@ -21,7 +21,7 @@ from host.protocol.capture import read_capture
 from host.simulator import builtin_scenario
 from host.simulator.device import SimulatedDevice
 from host.transports import LinkEvent, open_transport
-from host.transports.replay import ReplayTransport
+from host.transports.replay import ReplayTransport, merge_sample_runs
 from host.transports.sim import SimTransport
 
 QUICK_S = builtin_scenario("quick").duration_s
@@ -129,3 +129,62 @@ async def test_replay_errors_name_the_file(tmp_path: Path, name: str, message: s
         async with ReplayTransport(tmp_path / name):
             pass
     assert name in str(info.value)
+
+
+async def _items(url: str) -> list[object]:
+    async with open_transport(url) as replay:
+        return [item async for item in replay]
+
+
+def _samples(items: list[object], kind: type) -> tuple[dict[int, np.ndarray], list[tuple]]:
+    blocks = {i.first_sample: i.counts for i in items if type(i) is kind}
+    gaps = [
+        (i.first_missing_sample, i.n_missing)
+        for i in items
+        if isinstance(i, SampleGap) and i.frame_type == kind.frame_type
+    ]
+    return blocks, gaps
+
+
+def _joined(blocks: dict[int, np.ndarray]) -> np.ndarray:
+    return np.concatenate([blocks[k] for k in sorted(blocks)], axis=1)
+
+
+async def test_full_speed_merges_frames_into_blocks_with_the_same_samples_and_gaps(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "quick.sw1"
+    _write_capture(path, 20.0, drop_every=31)
+    paced = await _items(f"replay://{path}?speed=1000")  # as the device sent it
+    merged = await _items(f"replay://{path}?speed=0")
+    for kind in (SamplesFrame, AccelFrame):
+        few, few_gaps = _samples(merged, kind)
+        many, many_gaps = _samples(paced, kind)
+        assert few_gaps == many_gaps
+        np.testing.assert_array_equal(_joined(few), _joined(many))
+        assert len(few) < len(many) / 3
+        sizes = [b.shape[1] for b in few.values()]
+        assert max(sizes) <= (1000 if kind is SamplesFrame else 100)  # at most 1 s
+    # Every other item is there, in the same order.
+    others = [type(i) for i in merged if type(i) not in (SamplesFrame, AccelFrame)]
+    assert others == [type(i) for i in paced if type(i) not in (SamplesFrame, AccelFrame)]
+    assert SampleGap in others
+
+
+def test_merge_keeps_non_contiguous_frames_apart_and_motion_first() -> None:
+    def emg(first: int, seq: int) -> SamplesFrame:
+        return SamplesFrame(seq, 0, first, np.zeros((2, 50), np.int32))
+
+    def acc(first: int, seq: int) -> AccelFrame:
+        return AccelFrame(seq, 0, first, np.zeros((3, 10), np.int32))
+
+    limits = {SamplesFrame: 1000, AccelFrame: 100}
+    out = merge_sample_runs([emg(0, 0), acc(0, 1), emg(50, 2), emg(200, 3)], limits)
+    assert [(type(i).__name__, i.first_sample, i.counts.shape[1]) for i in out] == [
+        ("AccelFrame", 0, 10),
+        ("SamplesFrame", 0, 100),
+        ("SamplesFrame", 200, 50),
+    ]
+    # A sample-index wrap is contiguous.
+    wrap = merge_sample_runs([emg(0xFFFFFFFF - 49, 0), emg(0, 1)], limits)
+    assert [(i.first_sample, i.counts.shape[1]) for i in wrap] == [(0xFFFFFFFF - 49, 100)]
