@@ -1,5 +1,8 @@
 """Firmware in the loop: the real Uno ELF in simavr, read through a pseudo-terminal.
 
+Both builds of the Uno port run: the bare avr-libc image and the same board logic on the
+Arduino core (the sketch, built with plain avr-gcc against Debian's arduino-core-avr).
+
 The harness (firmware/sim/sw_simavr.c) feeds the ADC pins A0/A1 from a signal file at the
 moment each conversion starts and bridges the emulated USART to a pty; the host reads it
 with the project's serial transport (pyserial underneath). Every decoded sample is compared
@@ -40,7 +43,12 @@ from host.transports.serial import SerialTransport
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 HARNESS = FIRMWARE / "build" / "sim" / "sw_simavr"
-ELF = FIRMWARE / "build" / "uno" / "spasmwatch-uno.elf"
+#: The Uno port's two builds: make target and ELF.
+BUILDS = {
+    "bare": ("uno", FIRMWARE / "build" / "uno" / "spasmwatch-uno.elf"),
+    "arduino": ("uno-arduino", FIRMWARE / "build" / "uno-arduino" / "spasmwatch-uno-arduino.elf"),
+}
+ARDUINO_AVR = Path("/usr/share/arduino/hardware/arduino/avr")
 
 SFREQ = 1000.0
 PERIOD_US = 1000
@@ -51,8 +59,13 @@ N_RECORDS = 30_000  # 30 s of signal, then it repeats
 CLIP_START, CLIP_STOP = 2_500, 2_520
 
 
-def _require_toolchain() -> None:
-    missing = [t for t in ("make", "cc", "avr-gcc", "pkg-config") if shutil.which(t) is None]
+def _require_toolchain(build: str) -> None:
+    tools = ["make", "cc", "avr-gcc", "pkg-config"]
+    if build == "arduino":
+        tools.append("avr-g++")
+        if not (ARDUINO_AVR / "cores" / "arduino" / "Arduino.h").exists():
+            pytest.fail(f"the Arduino AVR core is not in {ARDUINO_AVR}: install arduino-core-avr")
+    missing = [t for t in tools if shutil.which(t) is None]
     if missing:
         pytest.fail(
             f"firmware-in-the-loop needs {', '.join(missing)} on PATH (see docs/firmware.md)"
@@ -92,16 +105,20 @@ def _expected_counts(mv: NDArray[np.int16]) -> NDArray[np.int64]:
     return code - 512
 
 
-@pytest.fixture(scope="module")
-def built() -> None:
-    """Build the Uno ELF (with -Werror) and the harness once for this module."""
-    _require_toolchain()
+@pytest.fixture(scope="module", params=sorted(BUILDS))
+def elf(request: pytest.FixtureRequest) -> Path:
+    """Build one of the Uno ELFs (with -Werror) and the harness once for this module."""
+    build = str(request.param)
+    _require_toolchain(build)
+    target, path = BUILDS[build]
     result = subprocess.run(
-        ["make", "-C", str(FIRMWARE), "sim"], capture_output=True, text=True, check=False
+        ["make", "-C", str(FIRMWARE), "sim", target], capture_output=True, text=True, check=False
     )
-    assert result.returncode == 0, f"make -C firmware sim failed:\n{result.stdout}{result.stderr}"
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"make -C firmware sim {target} failed:\n{output}"
     assert HARNESS.exists()
-    assert ELF.exists()
+    assert path.exists()
+    return path
 
 
 @dataclass
@@ -126,7 +143,7 @@ class Harness:
 
 
 @pytest.fixture
-def harness(built: None, tmp_path: Path) -> Iterator[Callable[..., Harness]]:
+def harness(elf: Path, tmp_path: Path) -> Iterator[Callable[..., Harness]]:
     """Factory: start the harness in a bridge mode with a seeded signal."""
     started: list[Harness] = []
 
@@ -137,7 +154,7 @@ def harness(built: None, tmp_path: Path) -> Iterator[Callable[..., Harness]]:
         stats_path = tmp_path / f"stats_{len(started)}.json"
         process = subprocess.Popen(
             [
-                str(HARNESS), "--elf", str(ELF), "--signal", str(signal_path),
+                str(HARNESS), "--elf", str(elf), "--signal", str(signal_path),
                 "--mode", mode, "--period-us", str(PERIOD_US), "--max-sim-s", str(max_sim_s),
                 "--max-wall-s", "60", "--stats", str(stats_path),
             ],
