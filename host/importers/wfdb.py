@@ -21,9 +21,12 @@ records are not supported.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import math
+import warnings
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -46,9 +49,22 @@ WFDB_SUFFIX = ".hea"
 _PROBE_S = 60.0
 
 
+@contextlib.contextmanager
+def _quiet_pandas() -> Iterator[None]:
+    """Silence pandas' deprecation of ``inplace=`` in wfdb 4.3's own code (pandas >= 3.1).
+
+    A warning about the library's code, at its import and in its readers, that the user
+    cannot act on.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame")
+        yield
+
+
 def _import_wfdb() -> ModuleType:
     try:
-        return importlib.import_module("wfdb")
+        with _quiet_pandas():
+            return importlib.import_module("wfdb")
     except ImportError:
         raise RecordingError(
             "reading WFDB records needs the 'wfdb' package, which is not installed; "
@@ -82,7 +98,8 @@ class WfdbReader(WindowReader):
             )
         self._record = str(path.with_suffix(""))
         try:
-            header = self._wfdb.rdheader(self._record)
+            with _quiet_pandas():
+                header = self._wfdb.rdheader(self._record)
         except FileNotFoundError as err:
             raise RecordingError(f"{path}: {err}") from None
         except Exception as err:  # wfdb raises ValueError, IndexError... on bad headers
@@ -163,9 +180,10 @@ class WfdbReader(WindowReader):
         """Physical values of the used channels over frames ``[f0, f1)``, by channel."""
         channels = sorted(set(self._emg_ch) | set(self._acc_ch))
         try:
-            record: Any = self._wfdb.rdrecord(
-                self._record, sampfrom=f0, sampto=f1, channels=channels, smooth_frames=False
-            )
+            with _quiet_pandas():
+                record: Any = self._wfdb.rdrecord(
+                    self._record, sampfrom=f0, sampto=f1, channels=channels, smooth_frames=False
+                )
         except Exception as err:  # wfdb raises a variety of errors on truncated files
             raise RecordingError(
                 f"{self._path}: reading frames {f0} to {f1} failed: {err}"
