@@ -37,7 +37,6 @@ Values beyond the counts' range are clipped, counted in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import math
@@ -72,6 +71,7 @@ from host.protocol import (
 )
 from host.protocol.capture import CAPTURE_SUFFIX
 from host.transports.base import DEFAULT_QUEUE_SIZE, LinkEvent, Transport
+from host.transports.playback import PlaybackTransport
 
 __all__ = [
     "ACCEL_FULL_SCALE_G",
@@ -164,7 +164,7 @@ def _runs(valid: NDArray[np.bool_]) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-class RecordingReplayTransport(Transport):
+class RecordingReplayTransport(PlaybackTransport):
     """Replay a recording file as a spasmwatch device (``replay:///rec.edf?emg=EMG1,EMG2``).
 
     Parameters
@@ -242,7 +242,6 @@ class RecordingReplayTransport(Transport):
         self._blocks: Iterator[RecordingBlock] | None = None
         self._pending: list[RecordingBlock] = []
         self._info: DeviceInfoFrame | None = None
-        self._task: asyncio.Task[None] | None = None
         self._seq = 0
         self._sent = 0
         self.clipped_samples = 0
@@ -315,27 +314,11 @@ class RecordingReplayTransport(Transport):
             self._start_utc_s = start.timestamp()
         elif self._start_utc_s is None:
             self._start_utc_s = time.time()
-        self._mark_open()
-        self._emit(LinkEvent("connected", f"replaying {self._path}", time.monotonic()))
-        self._task = asyncio.create_task(self._produce(), name=f"spasmwatch {self.url}")
+        self._start_playback()
 
-    async def close(self) -> None:
-        """Stop replaying and close the file; safe to call any number of times."""
-        if self._closed:
-            return
-        self._mark_closed()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def _close_source(self) -> None:
         if self._reader is not None:
             self._reader.close()
-
-    async def send(self, frame: Frame) -> None:
-        """Commands go nowhere: a recording cannot be commanded (they are ignored)."""
-        if not self._opened or self._closed:
-            raise TransportError(f"{self.url}: cannot send: not open")
-        logger.debug("%s: ignoring %s sent to a replay", self.url, type(frame).__name__)
 
     # -- reading -------------------------------------------------------------------------
 

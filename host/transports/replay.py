@@ -19,7 +19,6 @@ per-frame work downstream. At any other speed the frames go on as the device sen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -30,9 +29,10 @@ from typing import BinaryIO
 import numpy as np
 
 from host.errors import ConfigError, TransportError
-from host.protocol import AccelFrame, DeviceInfoFrame, Frame, LateFrame, SamplesFrame
+from host.protocol import AccelFrame, DeviceInfoFrame, LateFrame, SamplesFrame
 from host.protocol.capture import CAPTURE_SUFFIX
-from host.transports.base import DEFAULT_QUEUE_SIZE, LinkEvent, Transport, TransportItem
+from host.transports.base import DEFAULT_QUEUE_SIZE, LinkEvent, TransportItem
+from host.transports.playback import PlaybackTransport
 
 __all__ = ["MERGE_MAX_S", "ReplayTransport", "merge_sample_runs"]
 
@@ -129,7 +129,7 @@ def merge_sample_runs(
     return out
 
 
-class ReplayTransport(Transport):
+class ReplayTransport(PlaybackTransport):
     """Play a ``.sw1`` capture file back (``replay:///path/day.sw1?speed=0``).
 
     Parameters
@@ -172,7 +172,6 @@ class ReplayTransport(Transport):
         self._speed = float(speed)
         self._start_utc_s = start_utc_s
         self._file: BinaryIO | None = None
-        self._task: asyncio.Task[None] | None = None
         self._size = 0
         self._position = 0
         self._max_samples: dict[type, int] | None = None
@@ -213,27 +212,11 @@ class ReplayTransport(Transport):
             ) from exc
         if self._start_utc_s is None:
             self._start_utc_s = time.time()
-        self._mark_open()
-        self._emit(LinkEvent("connected", f"replaying {self._path}", time.monotonic()))
-        self._task = asyncio.create_task(self._produce(), name=f"spasmwatch {self.url}")
+        self._start_playback()
 
-    async def close(self) -> None:
-        """Stop feeding and close the file; safe to call any number of times."""
-        if self._closed:
-            return
-        self._mark_closed()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def _close_source(self) -> None:
         if self._file is not None:
             self._file.close()
-
-    async def send(self, frame: Frame) -> None:
-        """Commands go nowhere: a recording cannot be commanded (they are ignored)."""
-        if not self._opened or self._closed:
-            raise TransportError(f"{self.url}: cannot send: not open")
-        logger.debug("%s: ignoring %s sent to a replay", self.url, type(frame).__name__)
 
     def _receive_bytes(self, data: bytes, arrival_utc_s: float | None = None) -> None:
         if self._speed != 0.0:
