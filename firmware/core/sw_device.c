@@ -404,6 +404,9 @@ static void handle_command(sw_device *d, const uint8_t *p, size_t len)
         }
         break;
     case SW_CMD_STOP:
+        /* No sample is taken once STOP is answered: sampling ends before the reply (whose
+         * time stamp is then after the last sample), what was buffered follows it. */
+        d->isr_sampling = 0;
         send_reply(d, cmd, request_seq, SW_RESULT_OK, NULL);
         if (d->streaming) {
             stop_stream(d);
