@@ -117,6 +117,12 @@ def test_live_data_arrives_and_is_drawn(page: Page, shots: Path) -> None:
     page.wait_for_function("() => window.__swLive && window.__swLive.draws > 120", timeout=20_000)
     expect(page.locator("canvas")).to_have_count(3)  # EMG L, EMG R, accelerometer
     time.sleep(2.0)
+    # Latencies need the browser's clock offset to the server (a ping round trip), which
+    # a busy machine can delay: wait for them rather than for a fixed time.
+    page.wait_for_function(
+        "() => window.__swLive.latencies.length > 20 && window.__swLive.batches > 40",
+        timeout=30_000,
+    )
     stats = _live(page)
     assert stats["batches"] > 40
     # Headless Chromium paces animation frames at 60 Hz; on a busy 2-core machine its
